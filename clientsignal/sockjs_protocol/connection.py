@@ -1,0 +1,54 @@
+"""The application side of a SockJS session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .http import Request
+    from .session import Session
+
+
+class SockJSConnection:
+    """One client's connection, as the application sees it.
+
+    Subclasses override :meth:`on_open`, :meth:`on_message` and :meth:`on_close`, and call
+    :meth:`send` and :meth:`close`. Messages are strings, as in the SockJS API. A class attribute
+    ``sockjs_options`` (a dict of :class:`~.options.SockJSOptions` fields) overrides the
+    service's options for the prefix this class is mounted on.
+    """
+
+    sockjs_options: dict[str, object] = {}
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def transport(self) -> str:
+        """Name of the transport that opened the session (``websocket``, ``xhr``, ...)."""
+        return self.session.transport
+
+    @property
+    def is_closed(self) -> bool:
+        return self.session.is_closed
+
+    def on_open(self, request: Request) -> None:
+        """The session opened; ``request`` is the request that opened it."""
+
+    def on_message(self, message: str) -> None:
+        """One message from the client."""
+
+    def on_close(self) -> None:
+        """The session closed (by either side, or by timeout). Called once."""
+
+    def send_message(self, message: str | None, encoded: str | None = None) -> bool:
+        """Queue ``message`` for the client; ``encoded`` is its :func:`~.frames.encode_message`
+        form when the caller already has it (a broadcast encodes once for every session; then
+        ``message`` may be None). Returns False when the session is closed."""
+        return self.session.send(message, encoded)
+
+    send = send_message
+
+    def close(self, code: int = 3000, reason: str = "Go away!") -> None:
+        """Close the session; the client receives ``c[code,"reason"]``."""
+        self.session.close(code, reason)

@@ -1,0 +1,91 @@
+"""A receiving request's view of a session: which chunks to write, when, and when to stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import frames
+from .session import ANOTHER_CONNECTION
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .transports.base import ReceivingTransport
+
+
+@dataclass
+class Pull:
+    """What the I/O layer does next: write ``chunks`` (each as its own write), then stop if
+    ``done``, else call :meth:`Receiver.pull` again when woken or at ``deadline`` at the latest."""
+
+    chunks: list[str | bytes]
+    done: bool
+    deadline: float | None
+
+
+class Receiver:
+    """One receiving request (a poll, a stream, or a websocket) attached to a session."""
+
+    def __init__(
+        self,
+        session: Session,
+        transport: ReceivingTransport,
+        *,
+        heartbeat_delay: float,
+        response_limit: int,
+        now: float,
+    ) -> None:
+        self.session = session
+        self.transport = transport
+        self.heartbeat_delay = heartbeat_delay
+        self.response_limit = response_limit
+        self.attached = session.attach(self)
+        self.done = False
+        self.sent = 0
+        self.next_heartbeat = now + heartbeat_delay
+        self.wake: Callable[[], None] = _nothing
+
+    def pull(self, now: float) -> Pull:
+        if self.done:
+            return Pull([], True, None)
+        if not self.attached:
+            self.done = True
+            return Pull([self.transport.wrap(frames.close_frame(*ANOTHER_CONNECTION))], True, None)
+        chunks: list[str | bytes] = []
+        streaming = self.transport.streaming
+        while not self.done:
+            frame = self.session.next_frame()
+            if frame is None:
+                break
+            chunk = self.transport.wrap(frame)
+            chunks.append(chunk)
+            self.sent += len(chunk)
+            if frame[0] == "c" or not streaming or self.sent >= self.response_limit:
+                self.finish(now)
+        if not chunks and now >= self.next_heartbeat:
+            chunks.append(self.transport.wrap(frames.HEARTBEAT))
+            if not streaming:
+                self.finish(now)
+        if chunks:
+            self.next_heartbeat = now + self.heartbeat_delay
+        return Pull(chunks, self.done, None if self.done else self.next_heartbeat)
+
+    def finish(self, now: float) -> None:
+        """The response ended normally: the session waits for the next receiver."""
+        if not self.done:
+            self.done = True
+            self.session.detach(self, now)
+
+    def abort(self, now: float) -> None:
+        """The client went away mid-response: the session is interrupted (1002)."""
+        if self.done:
+            return
+        self.done = True
+        if self.attached:
+            self.session.detach(self, now)
+            self.session.interrupt()
+
+
+def _nothing() -> None:
+    pass

@@ -1,0 +1,218 @@
+"""Session state: the outgoing queue, the one attached receiver, closing and expiry.
+
+A session knows nothing of sockets or clocks: callers pass ``now`` and act on the deadlines it
+reports. The I/O layer gives each attached receiver a ``wake`` callback that the session calls
+when frames become available.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from . import frames
+
+if TYPE_CHECKING:
+    from .connection import SockJSConnection
+    from .receiver import Receiver
+
+logger = logging.getLogger("clientsignal.sockjs")
+
+INTERRUPTED = (1002, "Connection interrupted")
+ANOTHER_CONNECTION = (2010, "Another connection still open")
+GO_AWAY = (3000, "Go away!")
+SERVER_ERROR = (1011, "Internal error")
+
+
+class State(enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Session:
+    """One SockJS session.
+
+    ``raw`` sessions (the raw ``/websocket`` endpoint) queue plain messages instead of encoded
+    ones and have no open frame.
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        transport: str,
+        disconnect_delay: float,
+        now: float,
+        raw: bool = False,
+    ) -> None:
+        self.id = session_id
+        self.transport = transport
+        self.raw = raw
+        self.disconnect_delay = disconnect_delay
+        self.state = State.OPEN
+        self.connection: SockJSConnection | None = None
+        self.queue: list[str] = []
+        self.receiver: Receiver | None = None
+        self.detached_since: float | None = now
+        self.close_code, self.close_reason = GO_AWAY
+        self._open_pending = not raw
+        self._closed_notified = False
+
+    def __repr__(self) -> str:
+        return "<Session %s %s %s>" % (self.id, self.transport, self.state.value)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state is State.CLOSED
+
+    # -- application side ----------------------------------------------------------------
+
+    def open(self, connection: SockJSConnection, call: Callable[[], None]) -> None:
+        """Bind the application connection and run its ``on_open`` (``call``) safely."""
+        self.connection = connection
+        if not self._safely("on_open", call):
+            self.close(*SERVER_ERROR)
+
+    def send(self, message: str | None, encoded: str | None = None) -> bool:
+        """Queue one message, given as text or already encoded (or both); False if the
+        session is closed."""
+        if self.state is State.CLOSED:
+            return False
+        if self.raw:
+            self.queue.append(message if message is not None else json.loads(encoded or '""'))
+        else:
+            self.queue.append(encoded if encoded is not None else frames.encode_message(message))
+        self._wake()
+        return True
+
+    def close(self, code: int = GO_AWAY[0], reason: str = GO_AWAY[1]) -> None:
+        """Close the session: receivers get the close frame until the session expires."""
+        if self.state is State.CLOSED:
+            return
+        self.state = State.CLOSED
+        self.close_code, self.close_reason = code, reason
+        self._notify_closed()
+        self._wake()
+
+    def receive(self, messages: list[str]) -> None:
+        """Deliver client messages to the application, in order."""
+        if self.state is State.CLOSED or self.connection is None:
+            return
+        on_message = self.connection.on_message
+        for message in messages:
+            self._safely("on_message", on_message, message)
+
+    # -- receivers -------------------------------------------------------------------------
+
+    def attach(self, receiver: Receiver) -> bool:
+        """Attach a receiver; False if another one is attached already."""
+        if self.receiver is not None:
+            return False
+        self.receiver = receiver
+        self.detached_since = None
+        return True
+
+    def detach(self, receiver: Receiver, now: float) -> None:
+        if self.receiver is receiver:
+            self.receiver = None
+            self.detached_since = now
+
+    def interrupt(self) -> None:
+        """The attached receiver went away mid-response: close with 1002."""
+        self.close(*INTERRUPTED)
+
+    def next_frame(self) -> str | None:
+        """The next frame to deliver, or None when there is nothing to say yet.
+
+        Order: the open frame, then queued messages (one ``a[...]`` frame), then, once closed,
+        the close frame (again for every later receiver)."""
+        if self._open_pending:
+            self._open_pending = False
+            return frames.OPEN
+        if self.queue:
+            queued, self.queue = self.queue, []
+            return frames.message_frame(queued)
+        if self.state is State.CLOSED:
+            return frames.close_frame(self.close_code, self.close_reason)
+        return None
+
+    def take_raw(self) -> list[str]:
+        """Raw sessions: every queued message, in order."""
+        queued, self.queue = self.queue, []
+        return queued
+
+    # -- time ------------------------------------------------------------------------------
+
+    def expires_at(self) -> float | None:
+        """When the session expires if no receiver attaches before; None while attached."""
+        if self.detached_since is None:
+            return None
+        return self.detached_since + self.disconnect_delay
+
+    def expire(self) -> None:
+        """Forget the session: closes it if still open (no receiver is there to see a frame)."""
+        self.close(*INTERRUPTED)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        if self.receiver is not None:
+            self.receiver.wake()
+
+    def _notify_closed(self) -> None:
+        if self._closed_notified or self.connection is None:
+            return
+        self._closed_notified = True
+        self._safely("on_close", self.connection.on_close)
+
+    def _safely(self, what: str, func: Callable[..., object], *args: object) -> bool:
+        """Run application code; an exception is logged with the session, never raised."""
+        try:
+            func(*args)
+        except Exception:
+            logger.exception(
+                "%s.%s raised (session %s, transport %s)",
+                type(self.connection).__name__,
+                what,
+                self.id,
+                self.transport,
+            )
+            return False
+        return True
+
+
+class SessionStore:
+    """The sessions of one service that outlive a request (every transport but websocket)."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __iter__(self) -> Iterator[Session]:
+        return iter(list(self._sessions.values()))
+
+    def get(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    def add(self, session: Session) -> None:
+        self._sessions[session.id] = session
+
+    def remove(self, session: Session) -> None:
+        if self._sessions.get(session.id) is session:
+            del self._sessions[session.id]
+
+    def expire(self, now: float) -> list[Session]:
+        """Remove and close every session whose receiver has been gone too long."""
+        expired = []
+        for session in list(self._sessions.values()):
+            deadline = session.expires_at()
+            if deadline is not None and deadline <= now:
+                self.remove(session)
+                session.expire()
+                expired.append(session)
+        return expired
