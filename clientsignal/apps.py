@@ -1,0 +1,166 @@
+"""The Django app: settings are checked once, at start-up, by Django's system checks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.apps import AppConfig
+from django.core import checks
+
+
+class ClientSignalConfig(AppConfig):
+    name = "clientsignal"
+    verbose_name = "Client signals"
+    default_auto_field = "django.db.models.AutoField"
+
+    def ready(self) -> None:
+        checks.register(check_settings, "clientsignal")
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every ``CLIENTSIGNAL_*`` setting, with a message that says how to fix it."""
+    from . import conf
+
+    errors: list[checks.CheckMessage] = []
+    errors += _check_connections(conf.get("CLIENTSIGNAL_CONNECTIONS"))
+    errors += _check_encoding(conf)
+    errors += _check_sockjs_options(conf.get("CLIENTSIGNAL_SOCKJS_OPTIONS"))
+    errors += _check_backend(
+        conf.get("CLIENTSIGNAL_BACKEND"), conf.get("CLIENTSIGNAL_BACKEND_OPTIONS")
+    )
+    return errors
+
+
+def _check_connections(value: Any) -> list[checks.CheckMessage]:
+    from django.utils.module_loading import import_string
+
+    from .connection import BaseSignalConnection
+
+    if not isinstance(value, dict):
+        return [
+            checks.Error(
+                "CLIENTSIGNAL_CONNECTIONS must be a dict of URL prefix -> connection class path.",
+                hint="CLIENTSIGNAL_CONNECTIONS = {'/simple': 'myapp.PingSignalConnection'}",
+                id="clientsignal.E001",
+            )
+        ]
+    errors = []
+    for prefix, path in value.items():
+        if not isinstance(prefix, str) or not prefix.startswith("/") or prefix.endswith("/"):
+            errors.append(
+                checks.Error(
+                    "CLIENTSIGNAL_CONNECTIONS key %r is not a URL prefix." % (prefix,),
+                    hint="Use a path starting with '/' and not ending with one, like '/simple'.",
+                    id="clientsignal.E002",
+                )
+            )
+        try:
+            cls = import_string(path) if isinstance(path, str) else path
+        except ImportError as error:
+            errors.append(
+                checks.Error(
+                    "CLIENTSIGNAL_CONNECTIONS[%r] = %r cannot be imported: %s"
+                    % (prefix, path, error),
+                    hint="Give a dotted class path, like 'myapp.connections.PingConnection'.",
+                    id="clientsignal.E003",
+                )
+            )
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, BaseSignalConnection)):
+            errors.append(
+                checks.Error(
+                    "CLIENTSIGNAL_CONNECTIONS[%r] = %r is not a subclass of "
+                    "clientsignal.BaseSignalConnection." % (prefix, path),
+                    hint="Subclass clientsignal.SignalConnection (or BaseSignalConnection).",
+                    id="clientsignal.E004",
+                )
+            )
+    return errors
+
+
+def _check_encoding(conf: Any) -> list[checks.CheckMessage]:
+    errors = []
+    try:
+        encoder = conf.json_encoder()
+    except ImportError as error:
+        encoder = None
+        errors.append(_import_error("CLIENTSIGNAL_JSON_ENCODER", error, "clientsignal.E010"))
+    if encoder is not None and not (
+        isinstance(encoder, type) and issubclass(encoder, json.JSONEncoder)
+    ):
+        errors.append(
+            checks.Error(
+                "CLIENTSIGNAL_JSON_ENCODER must be a json.JSONEncoder subclass, not %r."
+                % (encoder,),
+                hint="Subclass clientsignal.SignalEncoder.",
+                id="clientsignal.E011",
+            )
+        )
+    try:
+        hook = conf.json_object_hook()
+    except ImportError as error:
+        hook = None
+        errors.append(_import_error("CLIENTSIGNAL_JSON_OBJECT_HOOK", error, "clientsignal.E012"))
+    if hook is not None and not callable(hook):
+        errors.append(
+            checks.Error(
+                "CLIENTSIGNAL_JSON_OBJECT_HOOK must be callable, not %r." % (hook,),
+                hint="Give the dotted path of a function taking a dict.",
+                id="clientsignal.E013",
+            )
+        )
+    return errors
+
+
+def _check_sockjs_options(value: Any) -> list[checks.CheckMessage]:
+    from .sockjs_protocol import SockJSOptions
+
+    try:
+        SockJSOptions().updated(dict(value))
+    except (TypeError, ValueError) as error:
+        return [
+            checks.Error(
+                "CLIENTSIGNAL_SOCKJS_OPTIONS is invalid: %s" % error,
+                hint="Valid keys: websocket, cookie_needed, heartbeat_delay, disconnect_delay, "
+                "response_limit, sockjs_url, max_request_body.",
+                id="clientsignal.E020",
+            )
+        ]
+    return []
+
+
+def _check_backend(url: Any, options: Any) -> list[checks.CheckMessage]:
+    from .backends import backend_class
+
+    if url is None:
+        return []
+    try:
+        if not isinstance(url, str):
+            raise ValueError("CLIENTSIGNAL_BACKEND must be a URL string, not %r" % (url,))
+        backend_class(url)
+    except (ValueError, ImportError) as error:
+        return [
+            checks.Error(
+                str(error),
+                hint='CLIENTSIGNAL_BACKEND = "redis://[user]:[password]@[host]:[port]/[db]"',
+                id="clientsignal.E030",
+            )
+        ]
+    if not isinstance(options, dict):
+        return [
+            checks.Error(
+                "CLIENTSIGNAL_BACKEND_OPTIONS must be a dict.",
+                hint="CLIENTSIGNAL_BACKEND_OPTIONS = {'CHANNEL_PREFIX': 'clientsignal'}",
+                id="clientsignal.E031",
+            )
+        ]
+    return []
+
+
+def _import_error(setting: str, error: Exception, check_id: str) -> checks.Error:
+    return checks.Error(
+        "%s cannot be imported: %s" % (setting, error),
+        hint="Give a dotted import path.",
+        id=check_id,
+    )

@@ -1,0 +1,49 @@
+"""Backends carry broadcasts to connections: in-process by default, Redis across processes.
+
+``get_backend(url)`` returns one backend per URL per process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import BaseBackend, LocalHub
+from .memory import MemoryBackend
+
+_backends: dict[str | None, BaseBackend] = {}
+
+MEMORY_SCHEMES = ("memory",)
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def backend_class(url: str | None) -> type[BaseBackend]:
+    scheme = url.split(":", 1)[0].lower() if url else "memory"
+    if scheme in MEMORY_SCHEMES:
+        return MemoryBackend
+    if scheme in REDIS_SCHEMES:
+        from .redis import RedisBackend
+
+        return RedisBackend
+    raise ValueError(
+        "unsupported CLIENTSIGNAL_BACKEND %r: use redis://, rediss://, unix:// or leave it "
+        "unset for the in-process backend" % url
+    )
+
+
+def get_backend(url: str | None = None, options: dict[str, Any] | None = None) -> BaseBackend:
+    """The process's backend for ``url`` (None: the in-process one)."""
+    backend = _backends.get(url)
+    if backend is None:
+        backend = backend_class(url)(url, options)
+        _backends[url] = backend
+    return backend
+
+
+def reset_backends() -> None:
+    """Close and forget every backend (tests)."""
+    for backend in _backends.values():
+        backend.close()
+    _backends.clear()
+
+
+__all__ = ["BaseBackend", "LocalHub", "MemoryBackend", "backend_class", "get_backend"]

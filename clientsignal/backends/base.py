@@ -1,0 +1,83 @@
+"""The backend interface: how a broadcast reaches the open connections of a class."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..connection import BaseSignalConnection
+
+logger = logging.getLogger("clientsignal.backends")
+
+
+class LocalHub:
+    """The open connections of this process, by channel."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, dict[str, BaseSignalConnection]] = {}
+        self._joined: dict[str, tuple[str, ...]] = {}
+
+    def add(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
+        self._joined[connection.id] = channels
+        for channel in channels:
+            self._channels.setdefault(channel, {})[connection.id] = connection
+
+    def remove(self, connection: BaseSignalConnection) -> None:
+        for channel in self._joined.pop(connection.id, ()):
+            members = self._channels.get(channel)
+            if members is not None:
+                members.pop(connection.id, None)
+                if not members:
+                    del self._channels[channel]
+
+    def channels(self) -> list[str]:
+        return list(self._channels)
+
+    def count(self, channel: str | None = None) -> int:
+        if channel is None:
+            return len(self._joined)
+        return len(self._channels.get(channel, ()))
+
+    def deliver(self, channel: str, encoded: str, exclude: str | None = None) -> int:
+        """Queue one already-encoded message on every connection of ``channel`` but
+        ``exclude``; returns how many got it."""
+        members = self._channels.get(channel)
+        if not members:
+            return 0
+        delivered = 0
+        for connection_id, connection in list(members.items()):
+            if connection_id != exclude and connection.session.send(None, encoded):
+                delivered += 1
+        return delivered
+
+
+class BaseBackend:
+    """Publishes broadcasts and delivers them to this process's connections.
+
+    ``publish`` must be safe to call from any process that has Django loaded (a web worker,
+    a management command, a task worker), with or without gevent.
+    """
+
+    def __init__(self, url: str | None = None, options: dict[str, Any] | None = None) -> None:
+        self.url = url
+        self.options = dict(options or {})
+        self.hub = LocalHub()
+
+    def channel(self, name: str) -> str:
+        prefix = self.options.get("CHANNEL_PREFIX", "clientsignal")
+        return "%s:%s" % (prefix, name) if prefix else name
+
+    def join(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
+        """A connection opened in this process and listens on ``channels``."""
+        self.hub.add(connection, channels)
+
+    def leave(self, connection: BaseSignalConnection) -> None:
+        self.hub.remove(connection)
+
+    def publish(self, channel: str, encoded: str, exclude: str | None = None) -> None:
+        """Send an encoded message to every connection of ``channel``, in every process."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections and greenlets (tests, shutdown)."""

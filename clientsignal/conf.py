@@ -1,0 +1,70 @@
+"""Every ``CLIENTSIGNAL_*`` setting, with its default, read in one place."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from .encoding import ObjectHook
+
+DEFAULTS: dict[str, Any] = {
+    # URL prefix -> dotted path of a BaseSignalConnection subclass.
+    "CLIENTSIGNAL_CONNECTIONS": {},
+    "CLIENTSIGNAL_JSON_ENCODER": "clientsignal.SignalEncoder",
+    "CLIENTSIGNAL_JSON_OBJECT_HOOK": "clientsignal.signal_object_hook",
+    # None: the in-process backend. "redis://user:password@host:port/db" for Redis.
+    "CLIENTSIGNAL_BACKEND": None,
+    "CLIENTSIGNAL_BACKEND_OPTIONS": {},
+    # Fields of clientsignal.sockjs_protocol.SockJSOptions (heartbeat_delay, ...).
+    "CLIENTSIGNAL_SOCKJS_OPTIONS": {},
+    # None: the sockjs-client bundle shipped in our static files.
+    "CLIENTSIGNAL_SOCKJS_URL": None,
+}
+
+SOCKJS_STATIC_PATH = "clientsignal/sockjs.min.js"
+CLIENT_STATIC_PATH = "clientsignal/clientsignal.js"
+
+
+def get(name: str) -> Any:
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def connections() -> dict[str, str | type]:
+    return dict(get("CLIENTSIGNAL_CONNECTIONS"))
+
+
+def sockjs_url() -> str:
+    """The sockjs-client URL for the iframe page and the template tag."""
+    url = get("CLIENTSIGNAL_SOCKJS_URL")
+    if url:
+        return url
+    from django.templatetags.static import static
+
+    return static(SOCKJS_STATIC_PATH)
+
+
+def sockjs_options() -> dict[str, Any]:
+    options = dict(get("CLIENTSIGNAL_SOCKJS_OPTIONS"))
+    options.setdefault("sockjs_url", sockjs_url())
+    return options
+
+
+def json_encoder() -> type[json.JSONEncoder]:
+    value = get("CLIENTSIGNAL_JSON_ENCODER")
+    return import_string(value) if isinstance(value, str) else value
+
+
+def json_object_hook() -> ObjectHook:
+    value = get("CLIENTSIGNAL_JSON_OBJECT_HOOK")
+    return import_string(value) if isinstance(value, str) else value
+
+
+def backend_url() -> str | None:
+    return get("CLIENTSIGNAL_BACKEND")
+
+
+def backend_options() -> dict[str, Any]:
+    return dict(get("CLIENTSIGNAL_BACKEND_OPTIONS"))

@@ -1,0 +1,262 @@
+"""Signal connections: Django signals broadcast to browsers and fired by them.
+
+Registries are per class: a subclass sees what its parents registered, and what it registers
+itself never reaches its parents or siblings.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from importlib import import_module
+from typing import Any, ClassVar
+
+import django.dispatch
+from django.apps import apps
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest
+
+from . import conf, encoding
+from .backends import BaseBackend, get_backend
+from .sockjs_protocol import Request, SockJSConnection, encode_message
+
+logger = logging.getLogger("clientsignal")
+
+# Keyword arguments that clientsignal itself passes to a listened signal.
+RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
+
+LOGIN_REQUIRED = (4401, "Login required")
+FORBIDDEN = (4403, "Forbidden")
+
+
+class BaseSignalConnection(SockJSConnection):
+    """The minimum for a connection class: registries, dispatch and authentication.
+
+    A connection builds a Django request from the request that opened the session and
+    exposes it as :attr:`request`, with the session's user as :attr:`user`.
+    """
+
+    login_required: ClassVar[bool] = False
+    """Close sessions of anonymous users with 4401 "Login required"."""
+
+    backend_url: ClassVar[str | None] = None
+    """The backend this class publishes through; None means ``CLIENTSIGNAL_BACKEND``."""
+
+    json_encoder: ClassVar[type[json.JSONEncoder] | str | None] = None
+    """This class's encoder; None means ``CLIENTSIGNAL_JSON_ENCODER``."""
+
+    json_object_hook: ClassVar[Any] = None
+    """This class's object hook; None means ``CLIENTSIGNAL_JSON_OBJECT_HOOK``."""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.id = uuid.uuid4().hex
+        self.request: HttpRequest | None = None
+        self.user: Any = None
+
+    def __repr__(self) -> str:
+        return "<%s %s user=%s>" % (type(self).__name__, self.id, self.user)
+
+    # -- registries ------------------------------------------------------------------------
+
+    @classmethod
+    def listen(cls, name: str, signal: django.dispatch.Signal) -> None:
+        """Fire ``signal`` when a client of this class sends the event ``name``."""
+        cls._own_registry("_clientsignal_listen")[name] = signal
+
+    @classmethod
+    def broadcast(cls, name: str, signal: django.dispatch.Signal) -> None:
+        """Send the event ``name`` to every open connection of this class whenever ``signal``
+        is sent, in any process sharing the backend."""
+        cls._own_registry("_clientsignal_broadcast")[name] = signal
+
+        def forward(sender: Any, signal: Any = None, **kwargs: Any) -> None:
+            exclude = sender.id if isinstance(sender, BaseSignalConnection) else None
+            cls.publish(name, {**kwargs, "sender": sender}, exclude=exclude)
+
+        signal.connect(forward, weak=False, dispatch_uid=("clientsignal", cls.channel_name(), name))
+
+    @classmethod
+    def listeners(cls) -> dict[str, django.dispatch.Signal]:
+        return cls._merged_registry("_clientsignal_listen")
+
+    @classmethod
+    def broadcasts(cls) -> dict[str, django.dispatch.Signal]:
+        return cls._merged_registry("_clientsignal_broadcast")
+
+    @classmethod
+    def _own_registry(cls, attr: str) -> dict[str, django.dispatch.Signal]:
+        if attr not in cls.__dict__:
+            setattr(cls, attr, {})
+        return cls.__dict__[attr]
+
+    @classmethod
+    def _merged_registry(cls, attr: str) -> dict[str, django.dispatch.Signal]:
+        merged: dict[str, django.dispatch.Signal] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(klass.__dict__.get(attr, {}))
+        return merged
+
+    # -- publishing ------------------------------------------------------------------------
+
+    @classmethod
+    def channel_name(cls) -> str:
+        return "%s.%s" % (cls.__module__, cls.__qualname__)
+
+    @classmethod
+    def get_backend(cls) -> BaseBackend:
+        return get_backend(cls.backend_url or conf.backend_url(), conf.backend_options())
+
+    @classmethod
+    def encode_event(cls, name: str, data: Any) -> str:
+        """The event as JSON text, with this class's encoder."""
+        return encoding.dumps({"event": name, "data": data}, cls.encoder())
+
+    @classmethod
+    def publish(cls, name: str, data: Any, *, exclude: str | None = None) -> None:
+        """Send the event to every open connection of this class (and its subclasses) in
+        every process; encoded once. Errors are logged, never raised to the sender."""
+        try:
+            encoded = encode_message(cls.encode_event(name, data))
+        except Exception:
+            logger.exception("%s: cannot encode broadcast event %r", cls.__name__, name)
+            return
+        backend = cls.get_backend()
+        backend.publish(backend.channel(cls.channel_name()), encoded, exclude)
+
+    @classmethod
+    def encoder(cls) -> type[json.JSONEncoder]:
+        value = cls.json_encoder or conf.json_encoder()
+        return _import(value) if isinstance(value, str) else value
+
+    @classmethod
+    def object_hook(cls) -> Any:
+        value = cls.json_object_hook or conf.json_object_hook()
+        return _import(value) if isinstance(value, str) else value
+
+    # -- session events --------------------------------------------------------------------
+
+    def on_open(self, request: Request) -> None:
+        self.request = build_django_request(request)
+        self.user = self.request.user
+        if self.login_required and not getattr(self.user, "is_authenticated", False):
+            logger.info("%s: refused anonymous client (login required)", type(self).__name__)
+            self.close(*LOGIN_REQUIRED)
+            return
+        backend = self.get_backend()
+        backend.join(self, tuple(backend.channel(name) for name in self._channel_names()))
+
+    def on_message(self, message: str) -> None:
+        try:
+            payload = encoding.loads(message, self.object_hook())
+        except ValueError:
+            self.refuse(None, "malformed message: not JSON")
+            return
+        if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
+            self.refuse(None, 'malformed message: expected {"event": name, "data": {...}}')
+            return
+        name = payload["event"]
+        data = payload.get("data", {})
+        if data is None:
+            data = {}
+        signal = self.listeners().get(name)
+        if signal is None:
+            self.refuse(name, "unknown event %r" % name)
+            return
+        if not isinstance(data, dict):
+            self.refuse(name, "data of event %r must be an object" % name)
+            return
+        allowed = getattr(signal, "providing_args", None)
+        refused = sorted(
+            key
+            for key in data
+            if key in RESERVED_KEYS or (allowed is not None and key not in allowed)
+        )
+        if refused:
+            self.refuse(name, "event %r does not accept %s" % (name, ", ".join(refused)))
+            return
+        self.fire(name, signal, data)
+
+    def on_close(self) -> None:
+        self.get_backend().leave(self)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(self, event: str, data: Any = None) -> bool:  # type: ignore[override]
+        """Send one event to this client only."""
+        return self.send_message(self.encode_event(event, {} if data is None else data))
+
+    def refuse(self, event: str | None, message: str) -> None:
+        """Tell the client its message was refused (event ``error``) and log it."""
+        logger.warning("%s %s: %s", type(self).__name__, self.id, message)
+        self.send("error", {"message": message, "event": event})
+
+    def fire(self, name: str, signal: django.dispatch.Signal, data: dict[str, Any]) -> None:
+        """Send ``signal`` for a client event; a failing receiver is logged, not raised."""
+        for receiver, result in signal.send_robust(sender=self.user, connection=self, **data):
+            if isinstance(result, Exception):
+                logger.error(
+                    "receiver %r of event %r raised (connection %r)",
+                    receiver,
+                    name,
+                    self,
+                    exc_info=(type(result), result, result.__traceback__),
+                )
+
+    @classmethod
+    def _channel_names(cls) -> list[str]:
+        return [k.channel_name() for k in cls.__mro__ if issubclass(k, BaseSignalConnection)]
+
+
+class SignalConnection(BaseSignalConnection):
+    """The default connection class; the module-level ``listen`` and ``broadcast`` register
+    on it, so every subclass of it sees them."""
+
+
+def listen(name: str, signal: django.dispatch.Signal) -> None:
+    """Register ``signal`` as a listened event on :class:`SignalConnection`."""
+    SignalConnection.listen(name, signal)
+
+
+def broadcast(name: str, signal: django.dispatch.Signal) -> None:
+    """Register ``signal`` as a broadcast event on :class:`SignalConnection`."""
+    SignalConnection.broadcast(name, signal)
+
+
+def build_django_request(request: Request) -> HttpRequest:
+    """A Django request from the request that opened the session (cookies, headers, query
+    string, remote address), with ``session`` and ``user`` as their middleware would set them."""
+    environ = dict(request.environ or {})
+    environ.pop("wsgi.websocket", None)
+    environ["wsgi.input"] = io.BytesIO(b"")
+    environ["CONTENT_LENGTH"] = "0"
+    environ.setdefault("REQUEST_METHOD", request.method)
+    environ.setdefault("PATH_INFO", request.path)
+    environ.setdefault("QUERY_STRING", request.query_string)
+    environ.setdefault("REMOTE_ADDR", request.remote_addr)
+    environ.setdefault("SERVER_NAME", "localhost")
+    environ.setdefault("SERVER_PORT", "80")
+    environ.setdefault("wsgi.url_scheme", "http")
+    django_request = WSGIRequest(environ)
+    if apps.is_installed("django.contrib.sessions"):
+        engine = import_module(settings.SESSION_ENGINE)
+        session_key = django_request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        django_request.session = engine.SessionStore(session_key)
+    if apps.is_installed("django.contrib.auth") and hasattr(django_request, "session"):
+        from django.contrib.auth import get_user
+
+        django_request.user = get_user(django_request)
+    else:
+        from django.contrib.auth.models import AnonymousUser
+
+        django_request.user = AnonymousUser()
+    return django_request
+
+
+def _import(path: str) -> Any:
+    from django.utils.module_loading import import_string
+
+    return import_string(path)
