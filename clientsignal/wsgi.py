@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
@@ -107,7 +108,7 @@ class ClientSignalMiddleware:
             return []
         if websocket is not None:
             # An upgraded socket on a URL that is not a websocket endpoint.
-            websocket.close(1002, b"Not a websocket endpoint")
+            _close_websocket(websocket, 1002, "Not a websocket endpoint")
             return []
         if isinstance(result, Response):
             return _respond(start_response, result)
@@ -141,6 +142,7 @@ class ClientSignalMiddleware:
         wakeup = Event()
         receiver.wake = wakeup.set
         closed_by_client = Event()
+        broken = Event()
 
         def read() -> None:
             try:
@@ -153,6 +155,7 @@ class ClientSignalMiddleware:
                     server.websocket_message(session, data)
             except (BrokenJSON, UnicodeDecodeError):
                 logger.info("websocket %s: broken JSON, closing", request.path)
+                broken.set()
             except (WebSocketError, OSError):
                 pass
             closed_by_client.set()
@@ -167,14 +170,12 @@ class ClientSignalMiddleware:
         finally:
             receiver.wake = _nothing
             reader.kill(block=False)
-            if not websocket.closed:
-                try:
-                    if raw and session.is_closed:
-                        websocket.close(session.close_code, session.close_reason.encode())
-                    else:
-                        websocket.close()
-                except (WebSocketError, OSError):
-                    pass
+            if raw and session.is_closed:
+                _close_websocket(websocket, session.close_code, session.close_reason)
+            elif broken.is_set():
+                _close_websocket(websocket, 1002, "Broken framing.")
+            else:
+                _close_websocket(websocket, 1000, "")
 
     # -- timers ----------------------------------------------------------------------------
 
@@ -208,6 +209,24 @@ def _frames(receiver: Receiver, wakeup: Event, gone: Any) -> Iterator[Any]:
             receiver.abort(_clock())
             return
         wakeup.wait(_timeout(pull.deadline))
+
+
+def _close_websocket(websocket: Any, code: int, reason: str) -> None:
+    """Send a close frame with ``code`` and ``reason``, once.
+
+    gevent-websocket 0.10's ``close(code, message)`` drops the code from the frame, so the
+    frame is written here and the socket marked closed as its ``close()`` would."""
+    if websocket.closed:
+        return
+    try:
+        payload = struct.pack("!H", code) + reason.encode("utf-8")[:123]
+        websocket.send_frame(payload, websocket.OPCODE_CLOSE)
+    except (WebSocketError, OSError):
+        pass
+    websocket.closed = True
+    websocket.stream = None
+    websocket.raw_write = None
+    websocket.raw_read = None
 
 
 class _DisconnectWatch:

@@ -52,6 +52,8 @@ class Receiver:
         if not self.attached:
             self.done = True
             return Pull([self.transport.wrap(frames.close_frame(*ANOTHER_CONNECTION))], True, None)
+        if self.session.raw:
+            return self._pull_raw(now)
         chunks: list[str | bytes] = []
         streaming = self.transport.streaming
         while not self.done:
@@ -70,6 +72,14 @@ class Receiver:
         if chunks:
             self.next_heartbeat = now + self.heartbeat_delay
         return Pull(chunks, self.done, None if self.done else self.next_heartbeat)
+
+    def _pull_raw(self, now: float) -> Pull:
+        # Raw websocket: plain messages, no frames, no heartbeats; the I/O layer closes the
+        # socket with the session's close code once done.
+        chunks: list[str | bytes] = list(self.session.take_raw())
+        if self.session.is_closed:
+            self.finish(now)
+        return Pull(chunks, self.done, None)
 
     def finish(self, now: float) -> None:
         """The response ended normally: the session waits for the next receiver."""
