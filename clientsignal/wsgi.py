@@ -112,7 +112,12 @@ class ClientSignalMiddleware:
             return []
         if isinstance(result, Response):
             return _respond(start_response, result)
-        start_response(_status(result.status), result.headers)
+        headers = result.headers
+        if environ.get("SERVER_PROTOCOL") == "HTTP/1.0":
+            # No chunked encoding in HTTP/1.0: the end of the stream is the end of the
+            # connection, whatever keep-alive the client asked for.
+            headers = [*headers, ("Connection", "close")]
+        start_response(_status(result.status), headers)
         return self._stream(result, environ)
 
     def _stream(self, stream: Stream, environ: dict[str, Any]) -> Iterator[bytes]:

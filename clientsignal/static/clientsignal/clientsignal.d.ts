@@ -1,0 +1,60 @@
+// Type declarations for clientsignal.js: Django signals as browser events.
+
+declare namespace SignalSocket {
+  interface Options {
+    /** SockJS transports to allow, e.g. ['websocket', 'xhr-streaming']. */
+    transports?: string[];
+    /** Other options passed to the SockJS constructor. */
+    sockjsOptions?: Record<string, unknown>;
+    /** Reconnect after a close not requested with close(). Default true. */
+    reconnect?: boolean;
+    /** First reconnect delay in ms. Default 500. */
+    minDelay?: number;
+    /** Largest reconnect delay in ms. Default 10000. */
+    maxDelay?: number;
+    /** Backoff factor. Default 2. */
+    factor?: number;
+    /** Fraction of the delay randomised either way. Default 0.5. */
+    jitter?: number;
+    /** Sends queued while not open; the oldest is dropped past it. Default 1000. */
+    maxQueue?: number;
+    /** Reconnect attempts before giving up. Default Infinity. */
+    maxRetries?: number;
+    /** A SockJS-compatible constructor for environments without a global SockJS. */
+    SockJS?: new (url: string, reserved?: null, options?: Record<string, unknown>) => unknown;
+    /** Random source for the jitter, in [0, 1). Default Math.random. */
+    random?: () => number;
+  }
+  interface CloseInfo { code: number; reason: string; wasClean: boolean; }
+  interface ReconnectingInfo { attempt: number; delay: number; }
+  interface ErrorInfo { message: string; [key: string]: unknown; }
+  type Handler<T = any> = (data: T, name: string) => void;
+}
+
+declare class SignalSocket {
+  constructor(url: string, options?: SignalSocket.Options);
+  static readonly version: string;
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSING: 2;
+  static readonly CLOSED: 3;
+  readonly url: string;
+  /** The SockJS readyState: 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** The SockJS transport in use, when known. */
+  readonly transport: string | undefined;
+  on(name: 'open', fn: SignalSocket.Handler<{ transport?: string }>): this;
+  on(name: 'close', fn: SignalSocket.Handler<SignalSocket.CloseInfo>): this;
+  on(name: 'reconnecting', fn: SignalSocket.Handler<SignalSocket.ReconnectingInfo>): this;
+  on(name: 'error', fn: SignalSocket.Handler<SignalSocket.ErrorInfo>): this;
+  on<T = any>(name: string, fn: SignalSocket.Handler<T>): this;
+  once<T = any>(name: string, fn: SignalSocket.Handler<T>): this;
+  off(name: string, fn?: SignalSocket.Handler): this;
+  /** Send an event; returns false when it was queued (or dropped after close()). */
+  send(name: string, data?: unknown): boolean;
+  /** Close for good: no reconnect. */
+  close(code?: number, reason?: string): void;
+}
+
+export = SignalSocket;
+export as namespace SignalSocket;
