@@ -1,0 +1,298 @@
+"""The sans-I/O SockJS core, driven without sockets and with an explicit clock."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clientsignal.echo import CloseConnection, EchoConnection
+from clientsignal.sockjs_protocol import (
+    BrokenJSON,
+    PayloadExpected,
+    Pull,
+    Request,
+    Response,
+    SockJSConnection,
+    SockJSOptions,
+    SockJSServer,
+    Stream,
+    Upgrade,
+    close_frame,
+    decode_messages,
+    encode_message,
+    message_frame,
+)
+from clientsignal.sockjs_protocol.router import route
+
+ESCAPED = [chr(c) for c in range(0x20)] + [
+    chr(c)
+    for lo, hi in ((0x200C, 0x200F), (0x2028, 0x202F), (0x2060, 0x206F), (0xFFF0, 0xFFFF))
+    for c in range(lo, hi + 1)
+]
+
+
+def server(connection=EchoConnection, **options):
+    return SockJSServer(connection, SockJSOptions(**options))
+
+
+def post(srv, path, now, body=b"", headers=None):
+    return srv.handle(Request("POST", path, headers=headers or {}, body=body), now)
+
+
+def get(srv, path, now, query="", headers=None):
+    return srv.handle(Request("GET", path, query_string=query, headers=headers or {}), now)
+
+
+def poll(srv, session, now):
+    """One xhr poll: the frames it carries, and the Pull that ended or paused it."""
+    stream = post(srv, "/0/%s/xhr" % session, now)
+    assert isinstance(stream, Stream)
+    return stream.receiver, stream.receiver.pull(now)
+
+
+# -- frames ---------------------------------------------------------------------------------
+
+
+def test_frames():
+    assert message_frame([encode_message("a"), encode_message('b"')]) == 'a["a","b\\""]'
+    assert close_frame(3000, "Go away!") == 'c[3000,"Go away!"]'
+    assert encode_message("ü😀") == '"ü😀"'
+
+
+def test_server_escapes_the_protocol_ranges():
+    literal = encode_message("".join(ESCAPED))
+    assert not any(char in literal for char in ESCAPED)
+    assert json.loads(literal) == "".join(ESCAPED)
+
+
+def test_lone_surrogates_are_escaped():
+    assert encode_message("\ud800") == '"\\ud800"'
+
+
+@given(st.text())
+def test_any_text_survives_a_frame(text):
+    frame = message_frame([encode_message(text)])
+    assert json.loads(frame[1:]) == [text]
+    assert not any(char in frame for char in ESCAPED)
+
+
+def test_decode_messages():
+    assert decode_messages(b'["a","b"]') == ["a", "b"]
+    assert decode_messages(b"[]") == []
+    assert decode_messages('"a"', allow_bare_string=True) == ["a"]
+    with pytest.raises(PayloadExpected):
+        decode_messages(b"")
+    for broken in (b'["a', b'"a"', b"[1]", b'{"a":1}', b"\xff\xfe", b"[" * 100_000):
+        with pytest.raises(BrokenJSON):
+            decode_messages(broken)
+
+
+@given(st.binary())
+def test_decode_only_raises_protocol_errors(data):
+    try:
+        assert all(isinstance(m, str) for m in decode_messages(data))
+    except (BrokenJSON, PayloadExpected):
+        pass
+
+
+# -- router ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path,kind",
+    [("", "greeting"), ("/", "greeting"), ("/info", "info"), ("/iframe.html", "iframe"),
+     ("/iframe-1.2.3.html", "iframe"), ("/websocket", "raw_websocket"), ("/a/b/xhr", "session"),
+     ("/a./b/xhr", "not_found"), ("/a/b/c/xhr", "not_found"), ("//xhr", "not_found"),
+     ("/iframe-/.html", "not_found"), ("/IFRAME.HTML", "not_found")],
+)  # fmt: skip
+def test_routes(path, kind):
+    assert route(path).kind == kind
+
+
+# -- sessions and receivers ---------------------------------------------------------------------
+
+
+def test_polling_session_life():
+    srv = server()
+    receiver, pull = poll(srv, "s", 0)
+    assert (pull.chunks, pull.done) == ([b"o\n"], True)
+    assert post(srv, "/0/s/xhr_send", 1, b'["a","b"]').status == 204
+    assert poll(srv, "s", 1)[1].chunks == [b'a["a","b"]\n']
+    # An idle poll waits until its heartbeat deadline, then answers "h".
+    receiver, pull = poll(srv, "s", 2)
+    assert (pull.chunks, pull.done, pull.deadline) == ([], False, 27)
+    later = receiver.pull(27)
+    assert (later.chunks, later.done) == ([b"h\n"], True)
+
+
+def test_a_message_wakes_the_waiting_receiver():
+    srv = server()
+    poll(srv, "s", 0)
+    receiver, pull = poll(srv, "s", 1)
+    woken = []
+    receiver.wake = lambda: woken.append(True)
+    post(srv, "/0/s/xhr_send", 2, b'["x"]')
+    assert woken == [True]
+    assert receiver.pull(2).chunks == [b'a["x"]\n']
+
+
+def test_second_receiver_gets_2010_and_the_first_stays():
+    srv = server()
+    poll(srv, "s", 0)
+    first, _ = poll(srv, "s", 1)
+    second, pull = poll(srv, "s", 1)
+    assert (pull.chunks, pull.done) == ([b'c[2010,"Another connection still open"]\n'], True)
+    post(srv, "/0/s/xhr_send", 2, b'["x"]')
+    assert first.pull(2).chunks == [b'a["x"]\n']
+
+
+def test_aborted_receiver_interrupts_the_session():
+    srv = server()
+    poll(srv, "s", 0)
+    receiver, _ = poll(srv, "s", 1)
+    receiver.abort(2)
+    assert poll(srv, "s", 3)[1].chunks == [b'c[1002,"Connection interrupted"]\n']
+    assert post(srv, "/0/s/xhr_send", 3, b'["x"]').status == 404
+
+
+def test_close_frame_is_served_until_expiry():
+    srv = server(CloseConnection, disconnect_delay=5)
+    assert poll(srv, "s", 0)[1].chunks == [b"o\n"]
+    assert poll(srv, "s", 1)[1].chunks == [b'c[3000,"Go away!"]\n']
+    assert poll(srv, "s", 2)[1].chunks == [b'c[3000,"Go away!"]\n']
+    assert srv.tick(6.9) == []
+    assert [s.id for s in srv.tick(7)] == ["s"]
+    assert poll(srv, "s", 8)[1].chunks == [b"o\n"]  # a new session
+
+
+def test_session_expires_after_disconnect_delay_and_closes_once():
+    closed = []
+
+    class Tracking(SockJSConnection):
+        def on_close(self):
+            closed.append(self.session.id)
+
+    srv = server(Tracking, disconnect_delay=5)
+    poll(srv, "s", 0)
+    receiver, _ = poll(srv, "s", 1)
+    assert srv.tick(100) == []  # attached: never expires
+    receiver.finish(100)
+    assert srv.tick(104.9) == []
+    assert len(srv.tick(105)) == 1
+    assert closed == ["s"]
+    assert len(srv.store) == 0
+
+
+def test_streaming_limit_and_heartbeat():
+    srv = server(response_limit=100, heartbeat_delay=10)
+    stream = post(srv, "/0/s/xhr_streaming", 0)
+    assert stream.prelude == b"h" * 2048 + b"\n"
+    receiver = stream.receiver
+    assert receiver.pull(0).chunks == [b"o\n"]
+    assert receiver.pull(9).chunks == []
+    assert receiver.pull(10).chunks == [b"h\n"]
+    post(srv, "/0/s/xhr_send", 11, json.dumps(["x" * 120]).encode())
+    pull = receiver.pull(11)
+    assert pull.done and len(pull.chunks[0]) > 100
+    # The session outlives its stream and waits for the next receiver.
+    assert poll(srv, "s", 12)[1] == Pull([], False, 22)
+
+
+def test_application_errors_are_contained(caplog):
+    class Broken(SockJSConnection):
+        def on_message(self, message):
+            raise RuntimeError("boom")
+
+    srv = server(Broken)
+    poll(srv, "s", 0)
+    assert post(srv, "/0/s/xhr_send", 1, b'["a"]').status == 204
+    assert "Broken.on_message raised" in caplog.text
+    assert poll(srv, "s", 1)[1].done is False  # the session is still open
+
+
+def test_on_open_failure_closes_with_1011():
+    class Broken(SockJSConnection):
+        def on_open(self, request):
+            raise RuntimeError("boom")
+
+    srv = server(Broken)
+    assert poll(srv, "s", 0)[1].chunks == [b"o\n"]
+    assert poll(srv, "s", 1)[1].chunks == [b'c[1011,"Internal error"]\n']
+
+
+# -- HTTP answers -----------------------------------------------------------------------------
+
+
+def header(response, name):
+    return dict((k.lower(), v) for k, v in response.headers).get(name.lower())
+
+
+def test_static_answers():
+    srv = server()
+    greeting = get(srv, "", 0)
+    assert (greeting.status, greeting.body) == (200, b"Welcome to SockJS!\n")
+    info = json.loads(get(srv, "/info", 0).body)
+    assert info["websocket"] is True and info["origins"] == ["*:*"]
+    assert json.loads(get(server(websocket=False), "/info", 0).body)["websocket"] is False
+    page = get(srv, "/iframe.html", 0)
+    assert b'<script src="/static/clientsignal/sockjs.min.js">' in page.body
+    etag = header(page, "ETag")
+    assert get(srv, "/iframe.html", 0, headers={"if-none-match": etag}).status == 304
+    assert get(srv, "/nope", 0).status == 404
+
+
+def test_method_rules():
+    srv = server()
+    assert get(srv, "/0/s/xhr", 0).status == 405
+    not_allowed = post(srv, "/0/s/websocket", 0)
+    assert (not_allowed.status, header(not_allowed, "Allow"), not_allowed.body) == (405, "GET", b"")
+    assert get(srv, "/0/s/websocket", 0).status == 400
+    upgrade = {"upgrade": "websocket", "connection": "Upgrade"}
+    assert get(srv, "/0/s/websocket", 0, headers=upgrade) == Upgrade(raw=False)
+    assert get(srv, "/websocket", 0, headers=upgrade) == Upgrade(raw=True)
+    assert get(server(websocket=False), "/0/s/websocket", 0, headers=upgrade).status == 404
+    preflight = srv.handle(Request("OPTIONS", "/0/s/xhr", headers={"origin": "null"}), 0)
+    assert preflight.status == 204 and header(preflight, "Access-Control-Allow-Origin") == "null"
+
+
+def test_jsonp_and_htmlfile_framing():
+    srv = server()
+    jsonp = get(srv, "/0/s/jsonp", 0, query="c=cb")
+    assert jsonp.receiver.pull(0).chunks == [b'/**/cb("o");\r\n']
+    bad = get(srv, "/0/t/jsonp", 0, query="c=a(b")
+    assert isinstance(bad, Response) and bad.status == 500
+    html = get(srv, "/0/h/htmlfile", 0, query="c=cb")
+    assert len(html.prelude) > 1024
+    post(srv, "/0/h/xhr_send", 0, b'["</script>"]')
+    opened, chunk = html.receiver.pull(0).chunks
+    assert opened == b'<script>\np("o");\n</script>\r\n'
+    assert b"</script>\\" not in chunk and b"\\u003c/script>" in chunk
+
+
+def test_jsonp_send_form_body_keeps_utf8():
+    srv = server()
+    get(srv, "/0/s/jsonp", 0, query="c=cb").receiver.pull(0)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    sent = post(srv, "/0/s/jsonp_send", 0, "d=%5B%22%C3%BC+%2B%22%5D".encode(), form)
+    assert (sent.status, sent.body) == (200, b"ok")
+    assert get(srv, "/0/s/jsonp", 0, query="c=cb").receiver.pull(0).chunks == [
+        b'/**/cb("a[\\"\\u00fc +\\"]");\r\n'
+    ]
+
+
+def test_request_body_limit():
+    srv = server(max_request_body=10)
+    poll(srv, "s", 0)
+    assert post(srv, "/0/s/xhr_send", 0, b'["' + b"x" * 20 + b'"]').status == 413
+
+
+def test_raw_websocket_session():
+    srv = server()
+    receiver = srv.open_websocket(Request("GET", "/websocket"), 0, raw=True)
+    srv.websocket_message(receiver.session, "plain ü")
+    assert receiver.pull(0).chunks == ["plain ü"]
+    receiver.session.close()
+    assert receiver.pull(0).done
