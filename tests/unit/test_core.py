@@ -276,7 +276,7 @@ def test_jsonp_send_form_body_keeps_utf8():
     srv = server()
     get(srv, "/0/s/jsonp", 0, query="c=cb").receiver.pull(0)
     form = {"content-type": "application/x-www-form-urlencoded"}
-    sent = post(srv, "/0/s/jsonp_send", 0, "d=%5B%22%C3%BC+%2B%22%5D".encode(), form)
+    sent = post(srv, "/0/s/jsonp_send", 0, b"d=%5B%22%C3%BC+%2B%22%5D", form)
     assert (sent.status, sent.body) == (200, b"ok")
     assert get(srv, "/0/s/jsonp", 0, query="c=cb").receiver.pull(0).chunks == [
         b'/**/cb("a[\\"\\u00fc +\\"]");\r\n'
