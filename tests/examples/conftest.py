@@ -1,0 +1,47 @@
+"""Example projects under gunicorn, migrated into a temporary database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.servers import REPO, GunicornServer
+
+EXAMPLES = REPO / "examples"
+
+
+def example_env(name: str, db: str, **extra: str) -> dict[str, str]:
+    env = {"EXAMPLE_DB": db, "DJANGO_SETTINGS_MODULE": "%s.settings" % name, **extra}
+    env["PYTHONPATH"] = os.pathsep.join([str(EXAMPLES / name), str(REPO)])
+    return env
+
+
+def migrate(name: str, env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=EXAMPLES / name,
+        env={**os.environ, **env},
+        check=True,
+        timeout=60,
+    )
+
+
+def run_example(name: str, workers: int = 1, **extra: str) -> Iterator[GunicornServer]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = example_env(name, os.path.join(tmp, "db.sqlite3"), **extra)
+        migrate(name, env)
+        server = GunicornServer(
+            "%s.wsgi:application" % name, workers=workers, env=env, cwd=EXAMPLES / name
+        )
+        with server:
+            yield server
+
+
+@pytest.fixture(scope="module")
+def simple_server() -> Iterator[GunicornServer]:
+    yield from run_example("simple")
