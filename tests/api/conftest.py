@@ -1,0 +1,87 @@
+"""Django for the API tests, and connections opened through the real SockJS core."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+
+import django
+import pytest
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.api.settings")
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.test import RequestFactory  # noqa: E402
+
+from clientsignal.backends import reset_backends  # noqa: E402
+from clientsignal.sockjs_protocol import Request, SockJSServer  # noqa: E402
+
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database():
+    call_command("migrate", run_syncdb=True, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def fresh_backends():
+    reset_backends()
+    yield
+    reset_backends()
+
+
+class Client:
+    """A browser's side of one xhr-polling session on a connection class."""
+
+    def __init__(self, cls, cookies=None, query="", headers=None, remote_addr="10.1.2.3"):
+        self.server = SockJSServer(cls)
+        self.session_id = "s%d" % next(_ids)
+        extra = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()}
+        if cookies:
+            extra["HTTP_COOKIE"] = "; ".join("%s=%s" % kv for kv in cookies.items())
+        environ = (
+            RequestFactory()
+            .post(
+                "/signals/0/%s/xhr%s" % (self.session_id, "?" + query if query else ""),
+                REMOTE_ADDR=remote_addr,
+                **extra,
+            )
+            .environ
+        )
+        opened = self._post("xhr", environ=environ)
+        assert opened.receiver.pull(0).chunks == [b"o\n"]
+        self.session = opened.receiver.session
+        self.connection = self.session.connection
+
+    def _post(self, transport, body=b"", environ=None):
+        return self.server.handle(
+            Request("POST", "/0/%s/%s" % (self.session_id, transport), body=body, environ=environ),
+            0,
+        )
+
+    def send(self, event, data=None, raw=None):
+        message = raw if raw is not None else json.dumps({"event": event, "data": data})
+        reply = self._post("xhr_send", json.dumps([message]).encode())
+        assert reply.status == 204
+
+    def events(self):
+        """Every event queued for this client, decoded."""
+        out = []
+        while True:
+            frame = self.session.next_frame()
+            if frame is None:
+                return out
+            if frame.startswith("a"):
+                out.extend(json.loads(m) for m in json.loads(frame[1:]))
+            else:
+                out.append(frame)
+                if frame.startswith("c"):  # served again to every later receiver
+                    return out
+
+
+@pytest.fixture
+def client_for():
+    return Client

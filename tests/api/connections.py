@@ -1,0 +1,5 @@
+from clientsignal import SignalConnection
+
+
+class ApiConnection(SignalConnection):
+    pass

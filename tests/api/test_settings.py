@@ -1,0 +1,99 @@
+"""Settings: system checks with clear messages, and the middleware reading them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from clientsignal.apps import check_settings
+from clientsignal.wsgi import ClientSignalMiddleware
+
+
+def ids(**settings):
+    with override_settings(**settings):
+        return sorted(message.id for message in check_settings())
+
+
+def test_valid_settings_pass():
+    assert ids() == []
+    call_command("check", "--fail-level", "WARNING")
+
+
+@pytest.mark.parametrize(
+    "settings,expected",
+    [
+        ({"CLIENTSIGNAL_CONNECTIONS": ["/x"]}, ["clientsignal.E001"]),
+        ({"CLIENTSIGNAL_CONNECTIONS": {"x": "clientsignal.SignalConnection"}}, ["clientsignal.E002"]),
+        ({"CLIENTSIGNAL_CONNECTIONS": {"/x/": "clientsignal.SignalConnection"}}, ["clientsignal.E002"]),
+        ({"CLIENTSIGNAL_CONNECTIONS": {"/x": "nope.Missing"}}, ["clientsignal.E003"]),
+        ({"CLIENTSIGNAL_CONNECTIONS": {"/x": "clientsignal.echo.EchoConnection"}}, ["clientsignal.E004"]),
+        ({"CLIENTSIGNAL_JSON_ENCODER": "nope.Encoder"}, ["clientsignal.E010"]),
+        ({"CLIENTSIGNAL_JSON_ENCODER": "clientsignal.signal_object_hook"}, ["clientsignal.E011"]),
+        ({"CLIENTSIGNAL_JSON_OBJECT_HOOK": "nope.hook"}, ["clientsignal.E012"]),
+        ({"CLIENTSIGNAL_JSON_OBJECT_HOOK": "clientsignal.__version__"}, ["clientsignal.E013"]),
+        ({"CLIENTSIGNAL_SOCKJS_OPTIONS": {"heartbeat": 1}}, ["clientsignal.E020"]),
+        ({"CLIENTSIGNAL_BACKEND": "amqp://localhost"}, ["clientsignal.E030"]),
+        ({"CLIENTSIGNAL_BACKEND": "memory://", "CLIENTSIGNAL_BACKEND_OPTIONS": []},
+         ["clientsignal.E031"]),
+    ],
+)  # fmt: skip
+def test_invalid_settings_are_reported(settings, expected):
+    assert ids(**settings) == expected
+
+
+def call(app, path, method="GET"):
+    status = []
+    body = b"".join(
+        app(
+            {"PATH_INFO": path, "REQUEST_METHOD": method, "QUERY_STRING": "", "wsgi.input": None},
+            lambda s, h, e=None: status.append(s),
+        )
+    )
+    return status[0], body
+
+
+def test_middleware_reads_the_settings_and_passes_other_paths():
+    def django_app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"django saw " + environ["PATH_INFO"].encode()]
+
+    with override_settings(CLIENTSIGNAL_SOCKJS_OPTIONS={"heartbeat_delay": 7, "websocket": False}):
+        app = ClientSignalMiddleware(django_app)
+    assert call(app, "/elsewhere") == ("200 OK", b"django saw /elsewhere")
+    assert call(app, "/signalsx") == ("200 OK", b"django saw /signalsx")
+    status, body = call(app, "/signals/info")
+    assert status == "200 OK" and json.loads(body)["websocket"] is False
+    assert app.server_for("/signals").options.heartbeat_delay == 7
+    # The iframe page points at our static copy of sockjs-client.
+    assert b'src="/static/clientsignal/sockjs.min.js"' in call(app, "/signals/iframe.html")[1]
+
+
+def test_template_tag():
+    from django.template import Context, Template
+
+    html = Template("{% load clientsignal %}{% clientsignal_js %}").render(Context())
+    assert html == (
+        '<script src="/static/clientsignal/sockjs.min.js"></script>\n'
+        '<script src="/static/clientsignal/clientsignal.js"></script>'
+    )
+    with override_settings(CLIENTSIGNAL_SOCKJS_URL="/assets/sockjs.js"):
+        assert '<script src="/assets/sockjs.js">' in Template(
+            "{% load clientsignal %}{% clientsignal_js %}"
+        ).render(Context())
+
+
+def test_template_tag_with_manifest_storage(tmp_path):
+    from django.template import Context, Template
+
+    storages = {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}
+    }
+    with override_settings(STATIC_ROOT=str(tmp_path), STORAGES=storages):
+        call_command("collectstatic", "--noinput", verbosity=0)
+        html = Template("{% load clientsignal %}{% clientsignal_js %}").render(Context())
+    assert "/static/clientsignal/clientsignal." in html and ".js" in html
+    assert "/static/clientsignal/clientsignal.js" not in html  # hashed names
+    assert "/static/clientsignal/sockjs.min.js" not in html

@@ -1,0 +1,338 @@
+"""The clientsignal API: registries, broadcast, listen, refusal, auth, encoding."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import logging
+import uuid
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, User
+from django.dispatch import receiver
+from django.test import Client as DjangoClient
+from django.test import override_settings
+from django.utils.translation import gettext_lazy
+from hypothesis import given
+from hypothesis import strategies as st
+
+import clientsignal
+from clientsignal import BaseSignalConnection, Signal, SignalConnection, SignalEncoder, encoding
+
+
+def fresh_classes():
+    class Parent(SignalConnection):
+        pass
+
+    class Child(Parent):
+        pass
+
+    class Sibling(Parent):
+        pass
+
+    return Parent, Child, Sibling
+
+
+# -- registries -------------------------------------------------------------------------------
+
+
+def test_registries_are_per_class():
+    Parent, Child, Sibling = fresh_classes()
+    parent_signal, child_signal = Signal(), Signal()
+    Parent.listen("p", parent_signal)
+    Child.listen("c", child_signal)
+    assert Parent.listeners() == {"p": parent_signal}
+    assert Child.listeners() == {"p": parent_signal, "c": child_signal}
+    assert Sibling.listeners() == {"p": parent_signal}
+    Child.broadcast("b", child_signal)
+    assert "b" in Child.broadcasts() and "b" not in Parent.broadcasts()
+    assert "b" not in Sibling.broadcasts()
+
+
+def test_module_level_registration_is_on_signal_connection():
+    signal = Signal()
+    clientsignal.listen("module-level", signal)
+    Parent, _, _ = fresh_classes()
+
+    class Isolated(BaseSignalConnection):
+        pass
+
+    assert SignalConnection.listeners()["module-level"] is signal
+    assert Parent.listeners()["module-level"] is signal
+    assert "module-level" not in Isolated.listeners()
+    del SignalConnection.__dict__["_clientsignal_listen"]["module-level"]
+
+
+# -- broadcast -------------------------------------------------------------------------------
+
+
+def test_broadcast_reaches_the_class_and_its_subclasses_only(client_for):
+    Parent, Child, Sibling = fresh_classes()
+    pong = Signal(providing_args=["pong"])
+    Child.broadcast("pong", pong)
+    child, grandchild_client = client_for(Child), client_for(type("G", (Child,), {}))
+    parent, sibling = client_for(Parent), client_for(Sibling)
+    pong.send(sender=None, pong="Ponged")
+    expected = [{"event": "pong", "data": {"pong": "Ponged", "sender": None}}]
+    assert child.events() == expected
+    assert grandchild_client.events() == expected
+    assert parent.events() == [] and sibling.events() == []
+
+
+def test_broadcast_is_encoded_once_per_signal(client_for, monkeypatch):
+    Parent, _, _ = fresh_classes()
+    tick = Signal()
+    Parent.broadcast("tick", tick)
+    clients = [client_for(Parent) for _ in range(5)]
+    calls = []
+    real = encoding.dumps
+    monkeypatch.setattr(encoding, "dumps", lambda *a, **k: calls.append(1) or real(*a, **k))
+    tick.send(sender=None, n=1)
+    assert len(calls) == 1
+    assert all(c.events() == [{"event": "tick", "data": {"n": 1, "sender": None}}] for c in clients)
+
+
+def test_sender_connection_gets_no_echo(client_for):
+    Parent, _, _ = fresh_classes()
+    said = Signal()
+    Parent.broadcast("said", said)
+    me, other = client_for(Parent), client_for(Parent)
+    said.send(sender=me.connection, text="hi")
+    assert me.events() == []
+    assert other.events() == [{"event": "said", "data": {"text": "hi", "sender": None}}]
+
+
+def test_closed_connections_leave_the_backend(client_for):
+    Parent, _, _ = fresh_classes()
+    tick = Signal()
+    Parent.broadcast("tick", tick)
+    client = client_for(Parent)
+    backend = Parent.get_backend()
+    assert backend.hub.count() == 1
+    client.session.close()
+    assert backend.hub.count() == 0
+    tick.send(sender=None)
+
+
+def test_encoder_failure_is_logged_not_raised(client_for, caplog):
+    Parent, _, _ = fresh_classes()
+    tick = Signal()
+    Parent.broadcast("tick", tick)
+    client = client_for(Parent)
+    tick.send(sender=None, value=object())
+    assert "cannot encode broadcast event 'tick'" in caplog.text
+    assert client.events() == []
+
+
+# -- listen ----------------------------------------------------------------------------------
+
+
+def record(signal):
+    calls = []
+
+    @receiver(signal, weak=False)
+    def handler(sender, **kwargs):
+        calls.append((sender, kwargs))
+
+    return calls
+
+
+def test_listen_fires_with_the_anonymous_user(client_for):
+    Parent, _, _ = fresh_classes()
+    ping = Signal(providing_args=["ping"])
+    Parent.listen("ping", ping)
+    calls = record(ping)
+    client = client_for(Parent)
+    client.send("ping", {"ping": "x"})
+    ((sender, kwargs),) = calls
+    assert isinstance(sender, AnonymousUser)
+    assert kwargs["ping"] == "x" and kwargs["connection"] is client.connection
+
+
+def test_listen_fires_with_the_logged_in_user(client_for):
+    Parent, _, _ = fresh_classes()
+    ping = Signal(providing_args=["ping"])
+    Parent.listen("ping", ping)
+    calls = record(ping)
+    user = User.objects.create_user("alice-%s" % uuid.uuid4().hex[:6], password="x")
+    browser = DjangoClient()
+    browser.force_login(user)
+    client = client_for(Parent, cookies={"sessionid": browser.cookies["sessionid"].value})
+    client.send("ping", {"ping": "x"})
+    assert calls[0][0] == user
+    assert client.connection.user == user
+
+
+def test_receiver_can_answer_its_client(client_for):
+    Parent, _, _ = fresh_classes()
+    ping = Signal(providing_args=["ping"])
+    Parent.listen("ping", ping)
+
+    @receiver(ping, weak=False)
+    def answer(sender, connection, ping, **kwargs):
+        connection.send("pong", {"got": ping})
+
+    client, other = client_for(Parent), client_for(Parent)
+    client.send("ping", {"ping": "x"})
+    assert client.events() == [{"event": "pong", "data": {"got": "x"}}]
+    assert other.events() == []
+
+
+@pytest.mark.parametrize(
+    "raw,fragment",
+    [
+        ('{"event": "nope", "data": {}}', "unknown event 'nope'"),
+        ('{"event": "ping", "data": [1]}', "must be an object"),
+        ('{"event": "ping", "data": {"ping": 1, "extra": 2}}', "does not accept extra"),
+        ('{"event": "ping", "data": {"connection": 1}}', "does not accept connection"),
+        ('{"event": "ping", "data": {"sender": 1}}', "does not accept sender"),
+        ("{broken", "not JSON"),
+        ("[1, 2]", "malformed message"),
+    ],
+)
+def test_refused_input(client_for, caplog, raw, fragment):
+    Parent, _, _ = fresh_classes()
+    ping = Signal(providing_args=["ping"])
+    Parent.listen("ping", ping)
+    calls = record(ping)
+    client = client_for(Parent)
+    with caplog.at_level(logging.WARNING, logger="clientsignal"):
+        client.send(None, raw=raw)
+    (error,) = client.events()
+    assert error["event"] == "error" and fragment in error["data"]["message"]
+    assert fragment in caplog.text
+    assert calls == []
+    client.send("ping", {"ping": "still works"})
+    assert calls[0][1]["ping"] == "still works"
+
+
+def test_failing_receiver_is_logged_and_others_run(client_for, caplog):
+    Parent, _, _ = fresh_classes()
+    ping = Signal()
+    Parent.listen("ping", ping)
+
+    @receiver(ping, weak=False)
+    def broken(sender, **kwargs):
+        raise RuntimeError("boom")
+
+    calls = record(ping)
+    client = client_for(Parent)
+    client.send("ping", {"a": 1})
+    assert len(calls) == 1
+    assert "receiver" in caplog.text and "'ping' raised" in caplog.text
+    assert not client.session.is_closed
+
+
+def test_login_required_closes_anonymous_sessions(client_for):
+    class Private(SignalConnection):
+        login_required = True
+
+    client = client_for(Private)
+    assert client.events() == ['c[4401,"Login required"]']
+
+
+def test_request_of_the_connection(client_for):
+    Parent, _, _ = fresh_classes()
+    client = client_for(
+        Parent, cookies={"theme": "dark"}, query="room=7", headers={"X-Thing": "1"},
+        remote_addr="10.9.8.7",
+    )  # fmt: skip
+    request = client.connection.request
+    assert request.COOKIES["theme"] == "dark"
+    assert request.GET["room"] == "7"
+    assert request.headers["X-Thing"] == "1"
+    assert request.META["REMOTE_ADDR"] == "10.9.8.7"
+
+
+def test_signal_keeps_providing_args():
+    assert Signal(providing_args=["a", "b"]).providing_args == frozenset({"a", "b"})
+    assert Signal().providing_args is None
+
+
+# -- encoding ---------------------------------------------------------------------------------
+
+
+def test_signal_encoder():
+    user = User(pk=5, username="bob")
+    value = {
+        "user": user,
+        "anonymous": AnonymousUser(),
+        "when": datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+        "day": datetime.date(2020, 1, 2),
+        "price": decimal.Decimal("1.10"),
+        "id": uuid.UUID(int=1),
+        "lazy": gettext_lazy("hello"),
+        "tags": {"a"},
+    }
+    assert json.loads(json.dumps(value, cls=SignalEncoder)) == {
+        "user": {"id": 5, "username": "bob"},
+        "anonymous": None,
+        "when": "2020-01-02T03:04:05Z",
+        "day": "2020-01-02",
+        "price": "1.10",
+        "id": "00000000-0000-0000-0000-000000000001",
+        "lazy": "hello",
+        "tags": ["a"],
+    }
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False,
+    allow_infinity=False) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@given(JSON)
+def test_fast_path_matches_the_json_module(value):
+    assert json.loads(encoding.dumps(value)) == json.loads(json.dumps(value))
+
+
+def test_nan_never_takes_the_ujson_path():
+    assert encoding.dumps({"x": float("nan")}) == '{"x":NaN}'
+
+
+class Money:
+    def __init__(self, cents):
+        self.cents = cents
+
+
+class MoneyEncoder(SignalEncoder):
+    def default(self, o):
+        if isinstance(o, Money):
+            return {"cents": o.cents}
+        return super().default(o)
+
+
+def mark_hook(obj):
+    return {**obj, "hooked": True}
+
+
+def test_encoder_and_hook_settings(client_for):
+    with override_settings(
+        CLIENTSIGNAL_JSON_ENCODER="tests.api.test_signals.MoneyEncoder",
+        CLIENTSIGNAL_JSON_OBJECT_HOOK="tests.api.test_signals.mark_hook",
+    ):
+        Parent, _, _ = fresh_classes()
+        paid, ping = Signal(), Signal()
+        Parent.broadcast("paid", paid)
+        Parent.listen("ping", ping)
+        calls = record(ping)
+        client = client_for(Parent)
+        paid.send(sender=None, amount=Money(5))
+        assert client.events()[0]["data"]["amount"] == {"cents": 5}
+        client.send("ping", {"n": 1})
+        assert calls[0][1]["n"] == 1 and calls[0][1]["hooked"] is True
+
+
+def test_per_class_encoder_overrides_the_setting(client_for):
+    class Priced(SignalConnection):
+        json_encoder = MoneyEncoder
+
+    paid = Signal()
+    Priced.broadcast("paid", paid)
+    client = client_for(Priced)
+    paid.send(sender=None, amount=Money(7))
+    assert client.events()[0]["data"]["amount"] == {"cents": 7}
