@@ -12,6 +12,9 @@ from clientsignal.apps import check_settings
 from clientsignal.wsgi import ClientSignalMiddleware
 
 
+SIGNAL_CONNECTION = "clientsignal.SignalConnection"
+
+
 def ids(**settings):
     with override_settings(**settings):
         return sorted(message.id for message in check_settings())
@@ -26,10 +29,11 @@ def test_valid_settings_pass():
     "settings,expected",
     [
         ({"CLIENTSIGNAL_CONNECTIONS": ["/x"]}, ["clientsignal.E001"]),
-        ({"CLIENTSIGNAL_CONNECTIONS": {"x": "clientsignal.SignalConnection"}}, ["clientsignal.E002"]),
-        ({"CLIENTSIGNAL_CONNECTIONS": {"/x/": "clientsignal.SignalConnection"}}, ["clientsignal.E002"]),
+        ({"CLIENTSIGNAL_CONNECTIONS": {"x": SIGNAL_CONNECTION}}, ["clientsignal.E002"]),
+        ({"CLIENTSIGNAL_CONNECTIONS": {"/x/": SIGNAL_CONNECTION}}, ["clientsignal.E002"]),
         ({"CLIENTSIGNAL_CONNECTIONS": {"/x": "nope.Missing"}}, ["clientsignal.E003"]),
-        ({"CLIENTSIGNAL_CONNECTIONS": {"/x": "clientsignal.echo.EchoConnection"}}, ["clientsignal.E004"]),
+        ({"CLIENTSIGNAL_CONNECTIONS": {"/x": "clientsignal.echo.EchoConnection"}},
+         ["clientsignal.E004"]),
         ({"CLIENTSIGNAL_JSON_ENCODER": "nope.Encoder"}, ["clientsignal.E010"]),
         ({"CLIENTSIGNAL_JSON_ENCODER": "clientsignal.signal_object_hook"}, ["clientsignal.E011"]),
         ({"CLIENTSIGNAL_JSON_OBJECT_HOOK": "nope.hook"}, ["clientsignal.E012"]),
