@@ -11,7 +11,6 @@ from django.test import override_settings
 from clientsignal.apps import check_settings
 from clientsignal.wsgi import ClientSignalMiddleware
 
-
 SIGNAL_CONNECTION = "clientsignal.SignalConnection"
 
 
