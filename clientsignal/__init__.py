@@ -1,5 +1,6 @@
 """clientsignal: Django signals as browser events, over SockJS in gunicorn's gevent workers."""
 
+from .backends.redis import RedisSignalConnection
 from .connection import BaseSignalConnection, SignalConnection, broadcast, listen
 from .encoding import SignalEncoder, signal_object_hook
 from .signals import Signal
@@ -8,6 +9,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BaseSignalConnection",
+    "RedisSignalConnection",
     "Signal",
     "SignalConnection",
     "SignalEncoder",

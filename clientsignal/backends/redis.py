@@ -1,0 +1,193 @@
+"""The Redis backend: broadcasts across processes and machines.
+
+Publishing is a plain synchronous ``PUBLISH`` (no gevent needed: a management command or a
+task worker publishes too). Receiving is one subscriber greenlet per socket-server process,
+started by the first connection that opens there; it fans each message out to the local
+sessions without decoding or re-encoding it, and reconnects with backoff when Redis goes away.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import redis
+from redis.connection import parse_url as _redis_parse_url
+
+from .. import conf
+from ..connection import BaseSignalConnection
+from .base import BaseBackend
+
+if TYPE_CHECKING:
+    import gevent
+
+logger = logging.getLogger("clientsignal.backends.redis")
+
+DEFAULT_URL = "redis://localhost:6379/0"
+# Between reads the subscriber looks for channels to add; this bounds how long a new
+# connection class waits for its subscription.
+POLL_INTERVAL = 0.25
+MIN_BACKOFF = 0.1
+MAX_BACKOFF = 5.0
+
+
+def parse_url(url: str) -> dict[str, Any]:
+    """What a backend URL means: scheme, username, password, host, port, db, path, ssl.
+
+    ``redis://[user]:[password]@[host]:[port]/[db]``, ``rediss://`` (TLS) and
+    ``unix://[:password@]/path/to/socket?db=N``; host defaults to localhost, port to 6379,
+    db to 0.
+    """
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("not a Redis URL: %r" % url)
+    parsed = _redis_parse_url(url)
+    unix = scheme == "unix"
+    return {
+        "scheme": scheme,
+        "username": parsed.get("username"),
+        "password": parsed.get("password"),
+        "host": None if unix else parsed.get("host") or "localhost",
+        "port": None if unix else parsed.get("port") or 6379,
+        "db": int(parsed.get("db") or 0),
+        "path": parsed.get("path") if unix else None,
+        "ssl": scheme == "rediss",
+    }
+
+
+class RedisBackend(BaseBackend):
+    """Publishes to Redis channels; one subscriber greenlet per process delivers locally."""
+
+    def __init__(self, url: str | None = None, options: dict[str, Any] | None = None) -> None:
+        super().__init__(url or DEFAULT_URL, options)
+        parse_url(self.url)  # a bad URL fails here, at start-up
+        self._publisher = redis.Redis.from_url(
+            self.url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=10
+        )
+        self._wanted: set[str] = set()
+        self._subscriber: gevent.Greenlet | None = None
+        self._stopped = False
+        self.state = "idle"
+        self.stats = {
+            "published": 0,
+            "publish_errors": 0,
+            "received": 0,
+            "delivered": 0,
+            "reconnects": 0,
+        }
+
+    # -- publishing (any process) ------------------------------------------------------------
+
+    def publish(self, channel: str, encoded: str, exclude: str | None = None) -> None:
+        payload = (exclude or "") + "\n" + encoded
+        try:
+            self._publisher.publish(channel, payload.encode("utf-8"))
+        except (redis.RedisError, OSError) as error:
+            self.stats["publish_errors"] += 1
+            logger.error(
+                "publish to %s failed (%s); the event is lost (publish errors: %d)",
+                channel,
+                error,
+                self.stats["publish_errors"],
+            )
+            return
+        self.stats["published"] += 1
+
+    # -- receiving (socket-server processes) ---------------------------------------------------
+
+    def join(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
+        super().join(connection, channels)
+        self._wanted.update(channels)
+        if self._subscriber is None and not self._stopped:
+            import gevent
+
+            self._subscriber = gevent.spawn(self._subscribe_forever)
+
+    def close(self) -> None:
+        self._stopped = True
+        if self._subscriber is not None:
+            self._subscriber.kill(block=False)
+            self._subscriber = None
+        self._publisher.close()
+
+    def _subscribe_forever(self) -> None:
+        import gevent
+
+        backoff = MIN_BACKOFF
+        while not self._stopped:
+            client = redis.Redis.from_url(
+                self.url, socket_connect_timeout=2, socket_keepalive=True, health_check_interval=10
+            )
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                subscribed = set(self._wanted)
+                pubsub.subscribe(*subscribed)
+                self._set_state("connected")
+                backoff = MIN_BACKOFF
+                while not self._stopped:
+                    missing = self._wanted - subscribed
+                    if missing:
+                        pubsub.subscribe(*missing)
+                        subscribed |= missing
+                    message = pubsub.get_message(timeout=POLL_INTERVAL)
+                    if message is not None and message["type"] == "message":
+                        self._deliver(message["channel"], message["data"])
+            except (redis.RedisError, OSError) as error:
+                self._set_state("disconnected", error)
+            finally:
+                try:
+                    pubsub.close()
+                    client.close()
+                except (redis.RedisError, OSError):
+                    pass
+            if not self._stopped:
+                gevent.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                self.stats["reconnects"] += 1
+
+    def _deliver(self, channel: bytes, data: bytes) -> None:
+        self.stats["received"] += 1
+        exclude, _, encoded = data.decode("utf-8").partition("\n")
+        self.stats["delivered"] += self.hub.deliver(
+            channel.decode("utf-8"), encoded, exclude or None
+        )
+
+    def _set_state(self, state: str, error: Exception | None = None) -> None:
+        """Log each change of the subscriber's state once, not once per retry."""
+        if state == self.state:
+            return
+        previous, self.state = self.state, state
+        if state == "connected":
+            if previous == "disconnected":
+                logger.warning("Redis subscriber reconnected to %s", _safe(self.url))
+            else:
+                logger.info("Redis subscriber connected to %s", _safe(self.url))
+        else:
+            logger.error(
+                "Redis subscriber lost %s (%s); retrying with backoff up to %.0f s",
+                _safe(self.url),
+                error,
+                MAX_BACKOFF,
+            )
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for logs."""
+    parsed = parse_url(url)
+    if parsed["path"]:
+        return "unix://%s?db=%d" % (parsed["path"], parsed["db"])
+    return "%s://%s:%s/%d" % (parsed["scheme"], parsed["host"], parsed["port"], parsed["db"])
+
+
+class RedisSignalConnection(BaseSignalConnection):
+    """A connection class that always uses Redis: ``CLIENTSIGNAL_BACKEND`` when it is a Redis
+    URL, else ``redis://localhost:6379/0``."""
+
+    @classmethod
+    def get_backend(cls) -> BaseBackend:
+        from . import REDIS_SCHEMES, get_backend
+
+        url = cls.backend_url or conf.backend_url()
+        if not url or url.split(":", 1)[0].lower() not in REDIS_SCHEMES:
+            url = DEFAULT_URL
+        return get_backend(url, conf.backend_options())

@@ -1,0 +1,57 @@
+"""The Redis test project under gunicorn, against a private redis-server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import REPO, GunicornServer
+from tests.support.sockjs import SignalClient
+
+PROJECT = Path(__file__).parent / "project"
+
+
+def project_env(redis_url: str) -> dict[str, str]:
+    return {
+        "CLIENTSIGNAL_TEST_REDIS": redis_url,
+        "DJANGO_SETTINGS_MODULE": "redisproject.settings",
+        "PYTHONPATH": os.pathsep.join([str(PROJECT), str(REPO)]),
+    }
+
+
+def send_ticks(redis_url: str, count: int, origin: str) -> subprocess.CompletedProcess:
+    """Send the broadcast from a separate plain Python process."""
+    return subprocess.run(
+        [sys.executable, str(PROJECT / "send_ticks.py"), str(count), origin],
+        env={**os.environ, **project_env(redis_url)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def socket_server(redis_server):
+    with GunicornServer(
+        "redisproject.wsgi:application", workers=2, env=project_env(redis_server.url), cwd=PROJECT
+    ) as server:
+        yield server
+
+
+def open_clients(server, count, timeout=15):
+    """At least ``count`` clients, on at least two workers (the worker's pid comes in the
+    hello event). A worker still loading the app takes no connections, so keep opening
+    clients until both have some."""
+    clients, pids = [], set()
+    deadline = time.monotonic() + timeout
+    while len(clients) < count or len(pids) < 2:
+        assert time.monotonic() < deadline, "the clients all landed on one worker"
+        client = SignalClient(server.url + "/signals")
+        pids.add(client.next_event()["data"]["pid"])
+        clients.append(client)
+    return clients, pids

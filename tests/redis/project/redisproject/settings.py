@@ -1,0 +1,26 @@
+"""A socket-server project on the Redis backend (URL from CLIENTSIGNAL_TEST_REDIS)."""
+
+import os
+
+SECRET_KEY = "clientsignal-redis-tests"
+USE_TZ = True
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "clientsignal",
+    "redisproject",
+]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+ROOT_URLCONF = "redisproject.urls"
+CLIENTSIGNAL_BACKEND = os.environ["CLIENTSIGNAL_TEST_REDIS"]
+CLIENTSIGNAL_BACKEND_OPTIONS = {"CHANNEL_PREFIX": "cstest"}
+CLIENTSIGNAL_CONNECTIONS = {"/signals": "redisproject.TickConnection"}
+CLIENTSIGNAL_SOCKJS_OPTIONS = {"heartbeat_delay": 1}
+LOGGING = {
+    "version": 1,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"clientsignal": {"handlers": ["console"], "level": "INFO"}},
+}
