@@ -1,0 +1,10 @@
+from chat.views import room
+from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+from django.urls import path
+
+urlpatterns = [
+    path("", room, name="room"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+]
+urlpatterns += staticfiles_urlpatterns()

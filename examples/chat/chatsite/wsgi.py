@@ -1,0 +1,11 @@
+"""For gunicorn -k geventwebsocket.gunicorn.workers.GeventWebSocketWorker chatsite.wsgi."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+from clientsignal.wsgi import ClientSignalMiddleware
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+
+application = ClientSignalMiddleware(get_wsgi_application())

@@ -1,0 +1,73 @@
+"""The chat example: logged-in users through gunicorn in Chromium, and SignalSocket's
+reconnect across a server restart."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import websocket
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(browser, server, name, transport=None):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url + "/login/?next=/" + ("%3Ftransport=" + transport if transport else ""))
+    page.fill("#id_username", name)
+    page.fill("#id_password", "pw-" + name)
+    page.click("#login")
+    page.wait_for_selector("#state:text('connected')", timeout=15000)
+    return page
+
+
+def say(page, text):
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+def messages(page):
+    return page.eval_on_selector_all("#log li.message", "lis => lis.map(li => li.textContent)")
+
+
+def test_two_users_chat(browser, chat_server):
+    alice = log_in(browser, chat_server, "alice")
+    bob = log_in(browser, chat_server, "bob", transport="xhr-polling")
+    try:
+        alice.wait_for_selector("#online:text('alice, bob')", timeout=15000)
+        say(alice, "hello bob")
+        for page in (alice, bob):
+            page.wait_for_selector("#log li.message", timeout=15000)
+        say(bob, "hi alice")
+        for page in (alice, bob):
+            page.wait_for_function("document.querySelectorAll('#log li.message').length == 2")
+            assert messages(page) == ["alice: hello bob", "bob: hi alice"]
+    finally:
+        alice.context.close()
+        bob.context.close()
+
+
+def test_anonymous_clients_are_refused(chat_server):
+    url = "ws://127.0.0.1:%d/chat/000/%s/websocket" % (chat_server.port, uuid.uuid4())
+    ws = websocket.create_connection(url, timeout=10)
+    assert ws.recv() == "o"
+    assert ws.recv() == 'c[4401,"Login required"]'
+    ws.close()
+
+
+@pytest.mark.timeout(90)
+def test_reconnect_delivers_queued_sends_once(browser, chat_server):
+    alice = log_in(browser, chat_server, "alice")
+    try:
+        chat_server.stop()
+        alice.wait_for_selector("#state:text('reconnecting')", timeout=15000)
+        say(alice, "said while the server was down")
+        assert alice.evaluate("sock._queue.length") == 1
+        chat_server.start()
+        alice.wait_for_selector("#log li.message", timeout=30000)
+        say(alice, "after")
+        alice.wait_for_function("document.querySelectorAll('#log li.message').length >= 2")
+        assert messages(alice) == ["alice: said while the server was down", "alice: after"]
+    finally:
+        alice.context.close()
