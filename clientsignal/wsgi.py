@@ -125,6 +125,7 @@ class ClientSignalMiddleware:
         wakeup = Event()
         receiver.wake = wakeup.set
         gone = _watch_disconnect(environ, wakeup)
+        receiver.alive = gone.alive
         try:
             if stream.prelude:
                 yield stream.prelude
@@ -240,10 +241,27 @@ class _DisconnectWatch:
     def __init__(self, sock: socket.socket | None, wakeup: Event) -> None:
         self._event = Event()
         self._wakeup = wakeup
+        self._sock = sock
         self._greenlet = gevent.spawn(self._watch, sock) if sock is not None else None
 
     def is_set(self) -> bool:
         return self._event.is_set()
+
+    def alive(self) -> bool:
+        """Checked now, without waiting for the watcher to run: False if the client has
+        closed its end (its FIN may be queued before a new request from the same client)."""
+        if self._event.is_set():
+            return False
+        if self._sock is None:
+            return True
+        # The OS socket under gevent's: gevent's own recv would wait for data.
+        raw = getattr(self._sock, "_sock", self._sock)
+        try:
+            return bool(raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self._greenlet is not None:

@@ -40,11 +40,18 @@ class Receiver:
         self.transport = transport
         self.heartbeat_delay = heartbeat_delay
         self.response_limit = response_limit
+        current = session.receiver
+        if current is not None and not current.alive():
+            # Its client is gone but the I/O layer has not noticed yet: the session was
+            # interrupted, and this receiver will say so (c[1002,...]) instead of 2010.
+            current.abort(now)
         self.attached = session.attach(self)
         self.done = False
         self.sent = 0
         self.next_heartbeat = now + heartbeat_delay
         self.wake: Callable[[], None] = _nothing
+        # Set by the I/O layer: False once the client's connection is known to be closed.
+        self.alive: Callable[[], bool] = _yes
 
     def pull(self, now: float) -> Pull:
         if self.done:
@@ -99,3 +106,7 @@ class Receiver:
 
 def _nothing() -> None:
     pass
+
+
+def _yes() -> bool:
+    return True

@@ -296,3 +296,11 @@ def test_raw_websocket_session():
     assert receiver.pull(0).chunks == ["plain ü"]
     receiver.session.close()
     assert receiver.pull(0).done
+
+
+def test_a_receiver_whose_client_is_gone_does_not_block_the_next():
+    srv = server()
+    poll(srv, "s", 0)
+    stale, _ = poll(srv, "s", 1)
+    stale.alive = lambda: False  # the I/O layer saw the client's connection closed
+    assert poll(srv, "s", 2)[1].chunks == [b'c[1002,"Connection interrupted"]\n']
