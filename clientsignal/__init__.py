@@ -1,6 +1,5 @@
 """clientsignal: Django signals as browser events, over SockJS in gunicorn's gevent workers."""
 
-from .backends.redis import RedisSignalConnection
 from .connection import BaseSignalConnection, SignalConnection, broadcast, listen
 from .encoding import SignalEncoder, signal_object_hook
 from .signals import Signal
@@ -17,3 +16,12 @@ __all__ = [
     "listen",
     "signal_object_hook",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Imported on first use: redis-py (and its ssl import) only for projects that use it.
+    if name == "RedisSignalConnection":
+        from .backends.redis import RedisSignalConnection
+
+        return RedisSignalConnection
+    raise AttributeError("module 'clientsignal' has no attribute %r" % name)
