@@ -9,6 +9,7 @@ sessions without decoding or re-encoding it, and reconnects with backoff when Re
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -65,6 +66,7 @@ class RedisBackend(BaseBackend):
             self.url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=10
         )
         self._wanted: set[str] = set()
+        self._handlers: dict[str, Callable[[bytes], None]] = {}
         self._subscriber: gevent.Greenlet | None = None
         self._stopped = False
         self.state = "idle"
@@ -97,6 +99,20 @@ class RedisBackend(BaseBackend):
 
     def join(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
         super().join(connection, channels)
+        self._subscribe(channels)
+
+    def listen(self, channel: str, callback: Callable[[bytes], None]) -> None:
+        """Call ``callback(data)`` in the subscriber greenlet for every message on
+        ``channel`` (a worker's inbox, for session forwarding)."""
+        self._handlers[channel] = callback
+        self._subscribe((channel,))
+
+    @property
+    def client(self) -> redis.Redis:
+        """The synchronous client this backend publishes with."""
+        return self._publisher
+
+    def _subscribe(self, channels: tuple[str, ...]) -> None:
         self._wanted.update(channels)
         if self._subscriber is None and not self._stopped:
             import gevent
@@ -131,7 +147,12 @@ class RedisBackend(BaseBackend):
                         subscribed |= missing
                     message = pubsub.get_message(timeout=POLL_INTERVAL)
                     if message is not None and message["type"] == "message":
-                        self._deliver(message["channel"], message["data"])
+                        try:
+                            self._deliver(message["channel"], message["data"])
+                        except Exception:
+                            logger.exception(
+                                "delivering a message from %r failed", message["channel"]
+                            )
             except (redis.RedisError, OSError) as error:
                 self._set_state("disconnected", error)
             finally:
@@ -146,6 +167,10 @@ class RedisBackend(BaseBackend):
                 self.stats["reconnects"] += 1
 
     def _deliver(self, channel: bytes, data: bytes) -> None:
+        handler = self._handlers.get(channel.decode("utf-8"))
+        if handler is not None:
+            handler(data)
+            return
         self.stats["received"] += 1
         exclude, _, encoded = data.decode("utf-8").partition("\n")
         self.stats["delivered"] += self.hub.deliver(

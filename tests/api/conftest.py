@@ -10,6 +10,9 @@ import django
 import pytest
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.api.settings")
+# Playwright's sync API (the browser tests, same process) keeps an asyncio loop running in
+# the main thread; these tests are synchronous all the same.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
