@@ -54,20 +54,28 @@ def close_websocket(websocket: Any, code: int, reason: str) -> None:
 
 
 class DisconnectWatch:
-    """Notices a client closing its connection while a response waits for frames."""
+    """Notices a client closing its connection while a response waits for frames.
 
-    def __init__(self, sock: socket.socket | None, wakeup: Event) -> None:
+    A read watcher on the client's socket, started and stopped synchronously: it must be
+    gone before the server closes the socket, or the event loop would watch a closed (and
+    soon reused) file descriptor.
+    """
+
+    def __init__(self, sock: socket.socket | None, wakeup: Any) -> None:
         self._event = Event()
         self._wakeup = wakeup
         self._sock = sock
-        self._greenlet = gevent.spawn(self._watch, sock) if sock is not None else None
+        self._io = None
+        if sock is not None:
+            self._io = gevent.get_hub().loop.io(sock.fileno(), 1)
+            self._io.start(self._readable)
 
     def is_set(self) -> bool:
         return self._event.is_set()
 
     def alive(self) -> bool:
-        """Checked now, without waiting for the watcher to run: False if the client has
-        closed its end (its FIN may be queued before a new request from the same client)."""
+        """Checked now, without waiting for the event loop: False if the client has closed
+        its end (its FIN may be queued before a new request from the same client)."""
         if self._event.is_set():
             return False
         if self._sock is None:
@@ -82,16 +90,20 @@ class DisconnectWatch:
             return False
 
     def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=False)
+        if self._io is not None:
+            self._io.stop()
+            self._io.close()
+            self._io = None
 
-    def _watch(self, sock: socket.socket) -> None:
-        try:
-            gevent.socket.wait_read(sock.fileno())
-            if sock.recv(1, socket.MSG_PEEK):
-                return  # the client sent more (a pipelined request): not a disconnect
-        except (OSError, ValueError):
-            pass
+    def _readable(self) -> None:
+        # Runs in the event loop: readable means either more data (a pipelined request,
+        # not a disconnect) or the end of the stream.
+        closed = not self.alive()
+        self.stop()
+        if closed:
+            gevent.spawn(self._notify)
+
+    def _notify(self) -> None:
         self._event.set()
         self._wakeup.set()
 
