@@ -9,6 +9,7 @@ sessions without decoding or re-encoding it, and reconnects with backoff when Re
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,8 @@ DEFAULT_URL = "redis://localhost:6379/0"
 POLL_INTERVAL = 0.25
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
+# Connections a process may open to publish; more concurrent publishers queue for one.
+PUBLISH_CONNECTIONS = 50
 
 
 def parse_url(url: str) -> dict[str, Any]:
@@ -62,11 +65,19 @@ class RedisBackend(BaseBackend):
     def __init__(self, url: str | None = None, options: dict[str, Any] | None = None) -> None:
         super().__init__(url or DEFAULT_URL, options)
         parse_url(self.url)  # a bad URL fails here, at start-up
-        self._publisher = redis.Redis.from_url(
-            self.url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=10
+        # Greenlets wait for a free connection instead of failing when many publish at once.
+        pool = redis.BlockingConnectionPool.from_url(
+            self.url,
+            max_connections=PUBLISH_CONNECTIONS,
+            timeout=2,
+            socket_connect_timeout=1,
+            socket_timeout=2,
+            health_check_interval=10,
         )
+        self._publisher = redis.Redis(connection_pool=pool)
         self._wanted: set[str] = set()
         self._handlers: dict[str, Callable[[bytes], None]] = {}
+        self._confirmed: set[str] = set()
         self._subscriber: gevent.Greenlet | None = None
         self._stopped = False
         self.state = "idle"
@@ -107,6 +118,18 @@ class RedisBackend(BaseBackend):
         self._handlers[channel] = callback
         self._subscribe((channel,))
 
+    def wait_subscribed(self, channel: str, timeout: float) -> bool:
+        """Wait until Redis has confirmed the subscription to ``channel``: from then on,
+        whatever is published to it reaches this process."""
+        import gevent
+
+        deadline = time.monotonic() + timeout
+        while channel not in self._confirmed:
+            if time.monotonic() >= deadline:
+                return False
+            gevent.sleep(0.01)
+        return True
+
     @property
     def client(self) -> redis.Redis:
         """The synchronous client this backend publishes with."""
@@ -134,7 +157,7 @@ class RedisBackend(BaseBackend):
             client = redis.Redis.from_url(
                 self.url, socket_connect_timeout=2, socket_keepalive=True, health_check_interval=10
             )
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = client.pubsub()
             try:
                 subscribed = set(self._wanted)
                 pubsub.subscribe(*subscribed)
@@ -146,7 +169,9 @@ class RedisBackend(BaseBackend):
                         pubsub.subscribe(*missing)
                         subscribed |= missing
                     message = pubsub.get_message(timeout=POLL_INTERVAL)
-                    if message is not None and message["type"] == "message":
+                    if message is not None and message["type"] == "subscribe":
+                        self._confirmed.add(message["channel"].decode("utf-8"))
+                    elif message is not None and message["type"] == "message":
                         try:
                             self._deliver(message["channel"], message["data"])
                         except Exception:
@@ -154,6 +179,7 @@ class RedisBackend(BaseBackend):
                                 "delivering a message from %r failed", message["channel"]
                             )
             except (redis.RedisError, OSError) as error:
+                self._confirmed.clear()
                 self._set_state("disconnected", error)
             finally:
                 try:
@@ -210,9 +236,9 @@ class RedisSignalConnection(BaseSignalConnection):
 
     @classmethod
     def get_backend(cls) -> BaseBackend:
-        from . import REDIS_SCHEMES, get_backend
+        from . import get_backend, is_redis_url
 
         url = cls.backend_url or conf.backend_url()
-        if not url or url.split(":", 1)[0].lower() not in REDIS_SCHEMES:
+        if not is_redis_url(url):
             url = DEFAULT_URL
         return get_backend(url, conf.backend_options())
