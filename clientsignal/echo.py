@@ -5,12 +5,14 @@ Run the suite's server, no Django needed::
     gunicorn -k geventwebsocket.gunicorn.workers.GeventWebSocketWorker -b 127.0.0.1:8081 \\
         clientsignal.echo:application
 
-then point ``sockjs-protocol.py`` at ``http://127.0.0.1:8081``.
+then point ``sockjs-protocol.py`` at ``http://127.0.0.1:8081``. With several workers, set
+``CLIENTSIGNAL_ECHO_REDIS=redis://...`` so that they share HTTP sessions through Redis.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import os
 from pathlib import Path
 from typing import Any
 
@@ -83,5 +85,8 @@ def _send(start_response: Any, status: str, content_type: str, body: bytes) -> l
 
 
 application = ClientSignalMiddleware(
-    static_app, PROTOCOL_TEST_SERVICES, options=PROTOCOL_TEST_OPTIONS
+    static_app,
+    PROTOCOL_TEST_SERVICES,
+    options=PROTOCOL_TEST_OPTIONS,
+    sessions_url=os.environ.get("CLIENTSIGNAL_ECHO_REDIS") or None,
 )

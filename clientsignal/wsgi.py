@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.event import Event
 from geventwebsocket.exceptions import WebSocketError
 
+from .backends import is_redis_url
 from .gevent_io import (
     build_request,
     clock,
@@ -36,6 +37,9 @@ from .sockjs_protocol import (
 )
 from .sockjs_protocol.connection import SockJSConnection
 
+if TYPE_CHECKING:
+    from .forwarding import SessionCluster
+
 logger = logging.getLogger("clientsignal.wsgi")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -50,6 +54,8 @@ class ClientSignalMiddleware:
     paths; by default it is read from Django's ``CLIENTSIGNAL_CONNECTIONS`` setting.
     ``options`` are SockJS options for every service (``CLIENTSIGNAL_SOCKJS_OPTIONS`` by
     default); a class's ``sockjs_options`` override them for its prefix.
+    ``sessions_url`` is a Redis URL through which the workers share HTTP sessions (see
+    :mod:`clientsignal.forwarding`); by default ``CLIENTSIGNAL_BACKEND`` when it is Redis.
     """
 
     def __init__(
@@ -58,14 +64,20 @@ class ClientSignalMiddleware:
         connections: Mapping[str, Any] | None = None,
         *,
         options: Mapping[str, Any] | None = None,
+        sessions_url: str | None = None,
     ) -> None:
         self.application = application
+        self._backend_options: dict[str, Any] = {}
         if connections is None:
             from . import conf
 
             connections = conf.connections()
             if options is None:
                 options = conf.sockjs_options()
+            if sessions_url is None and is_redis_url(conf.backend_url()):
+                sessions_url = conf.backend_url()
+                self._backend_options = conf.backend_options()
+        self.sessions_url = sessions_url
         base = SockJSOptions().updated(dict(options or {}))
         services = []
         for prefix, spec in connections.items():
@@ -77,12 +89,13 @@ class ClientSignalMiddleware:
             services, key=lambda item: len(item[0]), reverse=True
         )
         self._reaper: gevent.Greenlet | None = None
+        self.cluster: SessionCluster | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         for prefix, server in self.services:
             if path == prefix or path.startswith(prefix + "/"):
-                return self._serve(server, path[len(prefix) :], environ, start_response)
+                return self._serve(prefix, server, path[len(prefix) :], environ, start_response)
         return self.application(environ, start_response)
 
     def server_for(self, prefix: str) -> SockJSServer:
@@ -96,6 +109,7 @@ class ClientSignalMiddleware:
 
     def _serve(
         self,
+        prefix: str,
         server: SockJSServer,
         path: str,
         environ: dict[str, Any],
@@ -103,6 +117,10 @@ class ClientSignalMiddleware:
     ) -> Iterable[bytes]:
         self._start_reaper()
         request = build_request(environ, path, server.options.max_request_body)
+        if self.cluster is not None:
+            forwarded = self.cluster.route(prefix, server, request, environ, start_response)
+            if forwarded is not None:
+                return forwarded
         result = server.handle(request, clock())
         websocket = environ.get("wsgi.websocket")
         if isinstance(result, Upgrade):
@@ -194,17 +212,27 @@ class ClientSignalMiddleware:
         # Started on first use, inside the worker: a greenlet made before gunicorn forks
         # (with --preload) would never run.
         if self._reaper is None:
+            if self.sessions_url:
+                from .backends import get_backend
+                from .forwarding import SessionCluster
+
+                backend = get_backend(self.sessions_url, self._backend_options)
+                self.cluster = SessionCluster(backend, dict(self.services))  # type: ignore[arg-type]
             self._reaper = gevent.spawn(self._reap_forever)
 
     def _reap_forever(self) -> None:
         while True:
             gevent.sleep(REAP_INTERVAL)
             now = clock()
-            for _prefix, server in self.services:
+            for prefix, server in self.services:
                 try:
-                    server.tick(now)
+                    expired = server.tick(now)
+                    if self.cluster is not None and expired:
+                        self.cluster.release(prefix, [session.id for session in expired])
                 except Exception:
                     logger.exception("expiring sessions failed")
+            if self.cluster is not None:
+                self.cluster.refresh(now)
 
 
 def _import(path: str) -> type[SockJSConnection]:

@@ -16,6 +16,10 @@ MEMORY_SCHEMES = ("memory",)
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
+def is_redis_url(url: str | None) -> bool:
+    return bool(url) and url.split(":", 1)[0].lower() in REDIS_SCHEMES
+
+
 def backend_class(url: str | None) -> type[BaseBackend]:
     scheme = url.split(":", 1)[0].lower() if url else "memory"
     if scheme in MEMORY_SCHEMES:
@@ -46,4 +50,11 @@ def reset_backends() -> None:
     _backends.clear()
 
 
-__all__ = ["BaseBackend", "LocalHub", "MemoryBackend", "backend_class", "get_backend"]
+__all__ = [
+    "BaseBackend",
+    "LocalHub",
+    "MemoryBackend",
+    "backend_class",
+    "get_backend",
+    "is_redis_url",
+]
