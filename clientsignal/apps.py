@@ -29,7 +29,29 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     errors += _check_backend(
         conf.get("CLIENTSIGNAL_BACKEND"), conf.get("CLIENTSIGNAL_BACKEND_OPTIONS")
     )
+    errors += check_workers()
     return errors
+
+
+def check_workers() -> list[checks.CheckMessage]:
+    """Several workers need the Redis backend for the HTTP fallback transports."""
+    from . import conf
+    from .backends import is_redis_url
+
+    workers = conf.configured_workers()
+    if workers <= 1 or is_redis_url(conf.backend_url()) or not conf.connections():
+        return []
+    return [
+        checks.Warning(
+            "%d gunicorn workers with the in-process backend: the HTTP fallback transports "
+            "(xhr, eventsource, jsonp...) send each request of a session separately, and one "
+            "that lands on another worker finds no session; broadcasts reach only the "
+            "connections of the worker that sent the signal." % workers,
+            hint='Set CLIENTSIGNAL_BACKEND = "redis://host:6379/0" (workers then share '
+            "sessions and broadcasts), or run one worker.",
+            id="clientsignal.W001",
+        )
+    ]
 
 
 def _check_connections(value: Any) -> list[checks.CheckMessage]:

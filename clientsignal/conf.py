@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -68,3 +71,24 @@ def backend_url() -> str | None:
 
 def backend_options() -> dict[str, Any]:
     return dict(get("CLIENTSIGNAL_BACKEND_OPTIONS"))
+
+
+def configured_workers(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    """How many gunicorn workers this process belongs to, as far as its command line
+    (``-w N``, ``--workers N``), ``GUNICORN_CMD_ARGS`` and ``WEB_CONCURRENCY`` tell; 1 if
+    they don't say (a worker inherits the master's command line)."""
+    environ = os.environ if environ is None else environ
+    args = list(sys.argv if argv is None else argv)
+    args += shlex.split(environ.get("GUNICORN_CMD_ARGS", ""))
+    workers = environ.get("WEB_CONCURRENCY")
+    for i, arg in enumerate(args):
+        if arg in ("-w", "--workers") and i + 1 < len(args):
+            workers = args[i + 1]
+        elif arg.startswith("--workers="):
+            workers = arg.split("=", 1)[1]
+        elif arg.startswith("-w") and arg[2:].isdigit():
+            workers = arg[2:]
+    try:
+        return max(1, int(workers or 1))
+    except ValueError:
+        return 1

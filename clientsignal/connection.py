@@ -147,7 +147,7 @@ class BaseSignalConnection(SockJSConnection):
             self.close(*LOGIN_REQUIRED)
             return
         backend = self.get_backend()
-        backend.join(self, tuple(backend.channel(name) for name in self._channel_names()))
+        backend.join(self, self.channels(backend))
 
     def on_message(self, message: str) -> None:
         try:
@@ -207,8 +207,23 @@ class BaseSignalConnection(SockJSConnection):
                 )
 
     @classmethod
-    def _channel_names(cls) -> list[str]:
-        return [k.channel_name() for k in cls.__mro__ if issubclass(k, BaseSignalConnection)]
+    def channels(cls, backend: BaseBackend) -> tuple[str, ...]:
+        """The backend channels a connection of this class listens on: its own class's and
+        every parent's (a parent's broadcasts reach subclasses)."""
+        return tuple(
+            backend.channel(k.channel_name())
+            for k in cls.__mro__
+            if issubclass(k, BaseSignalConnection)
+        )
+
+    @classmethod
+    def start_serving(cls) -> None:
+        """Called once per process before the first request (by the middleware): get ready
+        to receive this class's broadcasts, so none sent right after a connection opens is
+        missed."""
+        backend = cls.get_backend()
+        if not backend.serve(cls.channels(backend)):
+            logger.error("%s: the backend did not confirm its channels in time", cls.__name__)
 
 
 class SignalConnection(BaseSignalConnection):

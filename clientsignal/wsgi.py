@@ -77,6 +77,11 @@ class ClientSignalMiddleware:
             if sessions_url is None and is_redis_url(conf.backend_url()):
                 sessions_url = conf.backend_url()
                 self._backend_options = conf.backend_options()
+            from .apps import check_workers
+
+            # gunicorn runs no system checks: say it in the log at start-up.
+            for warning in check_workers():
+                logger.warning("%s (%s) %s", warning.msg, warning.id, warning.hint)
         self.sessions_url = sessions_url
         base = SockJSOptions().updated(dict(options or {}))
         services = []
@@ -89,6 +94,8 @@ class ClientSignalMiddleware:
             services, key=lambda item: len(item[0]), reverse=True
         )
         self._reaper: gevent.Greenlet | None = None
+        self._starting = False
+        self._ready = Event()
         self.cluster: SessionCluster | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -115,7 +122,7 @@ class ClientSignalMiddleware:
         environ: dict[str, Any],
         start_response: Callable[..., Any],
     ) -> Iterable[bytes]:
-        self._start_reaper()
+        self._start()
         request = build_request(environ, path, server.options.max_request_body)
         if self.cluster is not None:
             forwarded = self.cluster.route(prefix, server, request, environ, start_response)
@@ -208,10 +215,22 @@ class ClientSignalMiddleware:
 
     # -- timers ----------------------------------------------------------------------------
 
-    def _start_reaper(self) -> None:
-        # Started on first use, inside the worker: a greenlet made before gunicorn forks
-        # (with --preload) would never run.
-        if self._reaper is None:
+    def _start(self) -> None:
+        """Once per process, on the first request, inside the worker (a greenlet made before
+        gunicorn forks, with --preload, would never run): get the backends ready for the
+        served classes' broadcasts, join the session cluster, start the reaper. Concurrent
+        first requests wait for it."""
+        if self._ready.is_set():
+            return
+        if self._starting:
+            self._ready.wait(10)
+            return
+        self._starting = True
+        try:
+            for _prefix, server in self.services:
+                start_serving = getattr(server.connection_factory, "start_serving", None)
+                if start_serving is not None:
+                    start_serving()
             if self.sessions_url:
                 from .backends import get_backend
                 from .forwarding import SessionCluster
@@ -219,6 +238,8 @@ class ClientSignalMiddleware:
                 backend = get_backend(self.sessions_url, self._backend_options)
                 self.cluster = SessionCluster(backend, dict(self.services))  # type: ignore[arg-type]
             self._reaper = gevent.spawn(self._reap_forever)
+        finally:
+            self._ready.set()
 
     def _reap_forever(self) -> None:
         while True:

@@ -68,6 +68,11 @@ class BaseBackend:
         prefix = self.options.get("CHANNEL_PREFIX", "clientsignal")
         return "%s:%s" % (prefix, name) if prefix else name
 
+    def serve(self, channels: tuple[str, ...], timeout: float = 5.0) -> bool:
+        """This process will serve connections on ``channels``: be ready to receive what is
+        published to them (within ``timeout``). The in-process backend always is."""
+        return True
+
     def join(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
         """A connection opened in this process and listens on ``channels``."""
         self.hub.add(connection, channels)

@@ -112,6 +112,10 @@ class RedisBackend(BaseBackend):
         super().join(connection, channels)
         self._subscribe(channels)
 
+    def serve(self, channels: tuple[str, ...], timeout: float = 5.0) -> bool:
+        self._subscribe(channels)
+        return all(self.wait_subscribed(channel, timeout) for channel in channels)
+
     def listen(self, channel: str, callback: Callable[[bytes], None]) -> None:
         """Call ``callback(data)`` in the subscriber greenlet for every message on
         ``channel`` (a worker's inbox, for session forwarding)."""

@@ -100,3 +100,28 @@ def test_template_tag_with_manifest_storage(tmp_path):
     assert "/static/clientsignal/clientsignal." in html and ".js" in html
     assert "/static/clientsignal/clientsignal.js" not in html  # hashed names
     assert "/static/clientsignal/sockjs.min.js" not in html
+
+
+@pytest.mark.parametrize(
+    "argv,environ,expected",
+    [
+        (["gunicorn", "app"], {}, 1),
+        (["gunicorn", "-w", "4", "app"], {}, 4),
+        (["gunicorn", "-w4", "app"], {}, 4),
+        (["gunicorn", "--workers=3", "app"], {}, 3),
+        (["gunicorn", "app"], {"WEB_CONCURRENCY": "2"}, 2),
+        (["gunicorn", "app"], {"GUNICORN_CMD_ARGS": "--workers 5"}, 5),
+    ],
+)
+def test_configured_workers(argv, environ, expected):
+    from clientsignal.conf import configured_workers
+
+    assert configured_workers(argv, environ) == expected
+
+
+def test_several_workers_without_redis_warn(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    assert ids() == ["clientsignal.W001"]
+    assert ids(CLIENTSIGNAL_BACKEND="redis://localhost:6379/0") == []
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    assert ids() == []

@@ -48,3 +48,6 @@ USE_TZ = True
 CLIENTSIGNAL_CONNECTIONS = {
     "/simple": "myapp.PingSignalConnection",
 }
+
+# In-process by default; redis://... to run several gunicorn workers (or machines).
+CLIENTSIGNAL_BACKEND = os.environ.get("CLIENTSIGNAL_BACKEND") or None
