@@ -101,5 +101,6 @@ def test_several_workers_without_redis_warn_at_start_up():
     from .conftest import run_example
 
     for server in run_example("simple", workers=2):
-        wait_for(lambda: server.log_text().count("clientsignal.W001") >= 2, 20, "warnings")
-        assert 'CLIENTSIGNAL_BACKEND = "redis://' in server.log_text()
+        log = server.log_text
+        wait_for(lambda: log().count("clientsignal.W001") >= 2, 20, "warnings")  # noqa: B023
+        assert 'CLIENTSIGNAL_BACKEND = "redis://' in log()
