@@ -1,0 +1,142 @@
+"""``python -m bench`` (``make bench``): clientsignal against the floor of its own stack.
+
+Every server runs under gunicorn with the gevent-websocket worker on 127.0.0.1; the load
+generator (bench/loadgen.js, Node) runs in its own process and reports its own CPU use.
+Scenarios, bounded in count and time:
+
+1. broadcast fan-out, the websocket-shootout method: clients connect in steps, four
+   concurrent broadcasts per round, round trip until every client has the message;
+2. echo: messages per second and p99 latency, closed loop.
+
+Ratios compare each server with the bare gevent-websocket floor measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.servers import GunicornServer, RedisServer  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+LOADGEN = BENCH / "loadgen.js"
+
+
+def servers(workers_redis: bool):
+    """(name, GunicornServer, websocket URL builder, mode) for each contender."""
+    project = {"PYTHONPATH": os.pathsep.join([str(BENCH / "project"), str(ROOT)])}
+    yield "gevent-websocket floor", GunicornServer("bench.floor:application"), "", "raw"
+    yield (
+        "clientsignal, 1 worker",
+        GunicornServer("benchproject.wsgi:application", env=project, cwd=BENCH / "project"),
+        "/bench",
+        "sockjs",
+    )
+    if workers_redis:
+        redis = RedisServer().start()
+        env = {**project, "CLIENTSIGNAL_BACKEND": redis.url}
+        server = GunicornServer(
+            "benchproject.wsgi:application", workers=2, env=env, cwd=BENCH / "project"
+        )
+        server.redis = redis  # type: ignore[attr-defined]
+        yield "clientsignal, 2 workers + Redis", server, "/bench", "sockjs"
+
+
+def loadgen(url: str, mode: str, scenario: str, clients: int, amount: int) -> dict:
+    result = subprocess.run(
+        ["node", str(LOADGEN), url, mode, scenario, str(clients), str(amount)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=320,
+    )
+    if result.returncode != 0:
+        return {"clients": clients, "error": result.stderr.strip()[-300:]}
+    return json.loads(result.stdout.strip().split("\n")[-1])
+
+
+def fmt(value: float | None) -> str:
+    return "—" if value is None else "%.1f" % value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", default="100,500,1000", help="client counts for fan-out")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of 4 broadcasts per step")
+    parser.add_argument("--echo-clients", default="100", help="client counts for echo")
+    parser.add_argument("--echo-seconds", type=int, default=5)
+    parser.add_argument("--no-redis", action="store_true", help="skip 2 workers + Redis")
+    parser.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
+    args = parser.parse_args()
+    steps = [int(n) for n in args.steps.split(",")]
+    echo_clients = [int(n) for n in args.echo_clients.split(",")]
+
+    rows_fanout, rows_echo = [], []
+    floor: dict[tuple, dict] = {}
+    for name, server, path, mode in servers(not args.no_redis):
+        with server:
+            url = server.url.replace("http://", "ws://") + path
+            for clients in steps:
+                result = loadgen(url, mode, "broadcast", clients, args.rounds)
+                print(name, "fan-out", json.dumps(result), file=sys.stderr)
+                floor.setdefault(("fanout", clients), result)
+                rows_fanout.append((name, clients, result, floor[("fanout", clients)]))
+                if result.get("error") or result.get("timedOut"):
+                    break
+            for clients in echo_clients:
+                result = loadgen(url, mode, "echo", clients, args.echo_seconds)
+                print(name, "echo", json.dumps(result), file=sys.stderr)
+                floor.setdefault(("echo", clients), result)
+                rows_echo.append((name, clients, result, floor[("echo", clients)]))
+        if hasattr(server, "redis"):
+            server.redis.stop()
+
+    lines = [
+        "Machine: %s, %d cores, Python %s, %s."
+        % (platform.machine(), os.cpu_count() or 0, platform.python_version(), platform.system()),
+        "",
+        "### Broadcast fan-out (4 concurrent broadcasts per round, ms until every client has it)",
+        "",
+        "| server | clients | p50 | p95 | p99 | p95 / floor | load generator CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, clients, r, f in rows_fanout:
+        ratio = r.get("p95") / f["p95"] if r.get("p95") and f.get("p95") else None
+        lines.append(
+            "| %s | %d | %s | %s | %s | %s | %s |"
+            % (name, clients, fmt(r.get("p50")), fmt(r.get("p95")), fmt(r.get("p99")),
+               "%.2f×" % ratio if ratio else r.get("error", "timed out")[:40],
+               "%.0f%%" % (100 * r.get("generatorCpu", 0)))
+        )  # fmt: skip
+    lines += [
+        "",
+        "### Echo (closed loop, %d s)" % args.echo_seconds,
+        "",
+        "| server | clients | messages/s | p99 ms | throughput / floor | load generator CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, clients, r, f in rows_echo:
+        ratio = (
+            r["perSecond"] / f["perSecond"] if r.get("perSecond") and f.get("perSecond") else None
+        )
+        lines.append(
+            "| %s | %d | %s | %s | %s | %s |"
+            % (name, clients, fmt(r.get("perSecond")), fmt(r.get("p99")),
+               "%.2f×" % ratio if ratio else "—", "%.0f%%" % (100 * r.get("generatorCpu", 0)))
+        )  # fmt: skip
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        (BENCH / "RESULTS.md").write_text("# Benchmark results\n\n" + table + "\n")
+
+
+if __name__ == "__main__":
+    main()
