@@ -25,6 +25,9 @@ DEFAULTS: dict[str, Any] = {
     "CLIENTSIGNAL_SOCKJS_OPTIONS": {},
     # None: the sockjs-client bundle shipped in our static files.
     "CLIENTSIGNAL_SOCKJS_URL": None,
+    # Pages that may open sessions, as ALLOWED_HOSTS patterns or full origins; None: the
+    # request's own host plus ALLOWED_HOSTS. ["*"] allows any page.
+    "CLIENTSIGNAL_ALLOWED_ORIGINS": None,
 }
 
 SOCKJS_STATIC_PATH = "clientsignal/sockjs.min.js"
@@ -49,9 +52,20 @@ def sockjs_url() -> str:
     return static(SOCKJS_STATIC_PATH)
 
 
+def allowed_origins() -> tuple[str, ...]:
+    value = get("CLIENTSIGNAL_ALLOWED_ORIGINS")
+    if value is not None:
+        return tuple(value)
+    hosts = tuple(settings.ALLOWED_HOSTS)
+    if not hosts and settings.DEBUG:
+        hosts = (".localhost", "127.0.0.1", "[::1]")  # as Django's own host check does
+    return hosts
+
+
 def sockjs_options() -> dict[str, Any]:
     options = dict(get("CLIENTSIGNAL_SOCKJS_OPTIONS"))
     options.setdefault("sockjs_url", sockjs_url())
+    options.setdefault("allowed_origins", allowed_origins())
     return options
 
 

@@ -137,8 +137,13 @@ class ClientSignalMiddleware:
             self._run_websocket(server, request, websocket, raw=result.raw)
             return []
         if websocket is not None:
-            # An upgraded socket on a URL that is not a websocket endpoint.
-            close_websocket(websocket, 1002, "Not a websocket endpoint")
+            # gevent-websocket completed the handshake before we saw the request: refuse
+            # by closing at once, with 4000 + the HTTP status (4403 for a refused origin).
+            if isinstance(result, Stream):  # a receiving HTTP transport, asked for a websocket
+                result.receiver.finish(clock())
+                result = plain_text(400, "Not a websocket endpoint.")
+            code = 4000 + result.status if 400 <= result.status < 500 else 1011
+            close_websocket(websocket, code, result.body.decode("utf-8", "replace")[:100])
             return []
         if isinstance(result, Response):
             return respond(start_response, result)

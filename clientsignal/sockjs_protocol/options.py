@@ -21,6 +21,8 @@ class SockJSOptions:
     response_limit: int = 128 * 1024
     sockjs_url: str = "/static/clientsignal/sockjs.min.js"
     max_request_body: int = 1024 * 1024
+    allowed_origins: tuple[str, ...] | None = None
+    """Pages that may open sessions (see :mod:`.origins`); None: any origin."""
 
     def updated(self, values: dict[str, Any] | None) -> SockJSOptions:
         """A copy with ``values`` applied; unknown names raise ``TypeError``."""
@@ -30,4 +32,6 @@ class SockJSOptions:
         unknown = set(values) - known
         if unknown:
             raise TypeError("unknown SockJS option(s): %s" % ", ".join(sorted(unknown)))
+        if values.get("allowed_origins") is not None:
+            values = {**values, "allowed_origins": tuple(values["allowed_origins"])}
         return replace(self, **values)

@@ -14,6 +14,7 @@ from .http import (
     no_cache_headers,
 )
 from .options import SockJSOptions
+from .origins import frame_ancestors
 
 GREETING = b"Welcome to SockJS!\n"
 
@@ -61,16 +62,23 @@ def info(request: Request, options: SockJSOptions) -> Response:
 class IframePage:
     """The iframe page for one ``sockjs_url``, with its ETag computed once."""
 
-    def __init__(self, sockjs_url: str) -> None:
+    def __init__(self, sockjs_url: str, allowed_origins: tuple[str, ...] | None = None) -> None:
         self.body = (_IFRAME % sockjs_url.replace('"', "&quot;")).encode("utf-8")
         self.etag = '"%s"' % hashlib.md5(self.body, usedforsecurity=False).hexdigest()
+        self.allowed_origins = allowed_origins
 
     def response(self, request: Request, now: float) -> Response:
+        # Only allowed pages may embed the iframe: inside it, requests are same-origin.
+        security = []
+        if self.allowed_origins is not None:
+            policy = frame_ancestors(request, self.allowed_origins)
+            security.append(("Content-Security-Policy", policy))
         if request.headers.get("if-none-match") == self.etag:
-            return Response(304, [("ETag", self.etag), *cache_headers(now)])
+            return Response(304, [("ETag", self.etag), *cache_headers(now), *security])
         headers = [
             ("Content-Type", "text/html;charset=UTF-8"),
             ("ETag", self.etag),
             *cache_headers(now),
+            *security,
         ]
         return Response(200, headers, self.body)

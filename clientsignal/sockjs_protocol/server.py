@@ -21,6 +21,7 @@ from .http import (
     text_response,
 )
 from .options import SockJSOptions
+from .origins import origin_allowed, request_origin
 from .receiver import Receiver
 from .router import route
 from .session import Session, SessionStore
@@ -63,7 +64,7 @@ class SockJSServer:
         self.connection_factory = connection_factory
         self.options = options or SockJSOptions()
         self.store = store if store is not None else SessionStore()
-        self.iframe = pages.IframePage(self.options.sockjs_url)
+        self.iframe = pages.IframePage(self.options.sockjs_url, self.options.allowed_origins)
 
     def handle(self, request: Request, now: float) -> Response | Stream | Upgrade:
         """Answer one HTTP request (``request.path`` is relative to the prefix)."""
@@ -112,6 +113,16 @@ class SockJSServer:
                 if method == "GET"
                 else method_not_allowed(("GET",))
             )
+        if target.kind in ("raw_websocket", "session") and not origin_allowed(
+            request, self.options.allowed_origins
+        ):
+            logger.warning(
+                "%s %s: origin %r not allowed",
+                request.method,
+                request.path,
+                request_origin(request),
+            )
+            return text_response(403, "Origin not allowed.")
         if target.kind == "raw_websocket":
             return self._websocket(request, raw=True)
         if target.kind != "session":

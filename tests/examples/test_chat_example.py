@@ -8,6 +8,8 @@ import uuid
 import pytest
 import websocket
 
+from .test_simple_example import TRANSPORTS
+
 pytestmark = pytest.mark.browser
 
 
@@ -71,3 +73,16 @@ def test_reconnect_delivers_queued_sends_once(browser, chat_server):
         assert messages(alice) == ["alice: said while the server was down", "alice: after"]
     finally:
         alice.context.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_logged_in_user_on_every_transport(browser, chat_server, transport):
+    # Cookies ride along on every transport, and the origin check lets the site's own pages in.
+    page = log_in(browser, chat_server, "alice", transport=transport)
+    try:
+        assert page.evaluate("sock.transport") == transport
+        say(page, "via " + transport)
+        page.wait_for_selector("#log li.message", timeout=15000)
+        assert messages(page) == ["alice: via " + transport]
+    finally:
+        page.context.close()

@@ -53,3 +53,6 @@ LOGIN_REDIRECT_URL = "/"
 
 CLIENTSIGNAL_CONNECTIONS = {"/chat": "chat.connections.ChatConnection"}
 CLIENTSIGNAL_BACKEND = os.environ.get("CLIENTSIGNAL_BACKEND") or None
+# Default (None): this site's own pages only. The tests set "*" to show what the check stops.
+_origins = os.environ.get("CHAT_ALLOWED_ORIGINS")
+CLIENTSIGNAL_ALLOWED_ORIGINS = _origins.split(",") if _origins else None

@@ -1,0 +1,90 @@
+"""Which pages may use a service: the ``Origin`` (or ``Referer``) of each request.
+
+SockJS answers CORS with credentials and lets clients choose session ids, so without a check a
+hostile page could open a session with a visitor's cookies. Patterns follow Django's
+``ALLOWED_HOSTS``: ``example.com``, ``.example.com`` (and subdomains), ``*``, on the port the
+request came in on (another port of the same host is another site's page, and a same-site one:
+it would get the visitor's cookies); a pattern with a scheme (``https://example.com:8443``) must
+match the whole origin. The request's own host (its ``Host`` header) is always allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from .http import Request
+
+
+def request_origin(request: Request) -> str | None:
+    """The origin of the page behind a request: ``Origin``, else the ``Referer``'s origin."""
+    origin = request.headers.get("origin")
+    if origin:
+        return origin
+    referer = request.headers.get("referer")
+    if referer:
+        parts = urlsplit(referer)
+        if parts.scheme and parts.netloc:
+            return "%s://%s" % (parts.scheme, parts.netloc)
+    return None
+
+
+def origin_allowed(request: Request, allowed: Iterable[str] | None) -> bool:
+    """Whether the request may proceed; ``allowed`` None means any origin.
+
+    A request that names no origin at all comes from no browser page (or one that hid its
+    referrer): it is allowed only without cookies, so it cannot act as a logged-in visitor.
+    """
+    if allowed is None:
+        return True
+    origin = request_origin(request)
+    if origin is None:
+        return "cookie" not in request.headers
+    if origin == "null":
+        return False
+    parts = urlsplit(origin.lower())
+    if not parts.hostname:
+        return False
+    own = request.headers.get("host", "").lower()
+    if own and parts.netloc == own:
+        return True
+    port = _port(urlsplit("//" + own).port if own else None, parts.scheme)
+    for pattern in allowed:
+        pattern = pattern.lower().rstrip("/")
+        if pattern == "*":
+            return True
+        if "://" in pattern:
+            if origin.lower() == pattern:
+                return True
+        elif _host_matches(parts.hostname, pattern) and _port(parts.port, parts.scheme) == port:
+            return True
+    return False
+
+
+def frame_ancestors(request: Request, allowed: Iterable[str]) -> str:
+    """A CSP ``frame-ancestors`` value for the iframe page: the pages that may embed it
+    (inside the iframe, requests are same-origin, so this is where the check happens)."""
+    own = request.headers.get("host", "")
+    port = urlsplit("//" + own).port if own else None
+    suffix = ":%d" % port if port else ""
+    sources = ["'self'"]
+    for pattern in allowed:
+        if "://" in pattern:
+            sources.append(pattern.rstrip("/"))
+        elif pattern == "*":
+            sources.append("*")
+        elif pattern.startswith("."):
+            sources += [pattern[1:] + suffix, "*" + pattern + suffix]
+        else:
+            sources.append(pattern + suffix)
+    return "frame-ancestors " + " ".join(sources)
+
+
+def _port(port: int | None, scheme: str) -> int:
+    return port or (443 if scheme in ("https", "wss") else 80)
+
+
+def _host_matches(host: str, pattern: str) -> bool:
+    if pattern.startswith("."):
+        return host == pattern[1:] or host.endswith(pattern)
+    return host == pattern
