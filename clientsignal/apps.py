@@ -145,7 +145,8 @@ def _check_sockjs_options(value: Any) -> list[checks.CheckMessage]:
             checks.Error(
                 "CLIENTSIGNAL_SOCKJS_OPTIONS is invalid: %s" % error,
                 hint="Valid keys: websocket, cookie_needed, heartbeat_delay, disconnect_delay, "
-                "response_limit, sockjs_url, max_request_body.",
+                "response_limit, sockjs_url, max_request_body, max_message_size, "
+                "max_queued_bytes, max_sessions, allowed_origins.",
                 id="clientsignal.E020",
             )
         ]

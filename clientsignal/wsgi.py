@@ -33,6 +33,7 @@ from .sockjs_protocol import (
     SockJSOptions,
     SockJSServer,
     Stream,
+    TooManySessions,
     Upgrade,
 )
 from .sockjs_protocol.connection import SockJSConnection
@@ -178,7 +179,11 @@ class ClientSignalMiddleware:
     def _run_websocket(
         self, server: SockJSServer, request: Request, websocket: Any, *, raw: bool
     ) -> None:
-        receiver = server.open_websocket(request, clock(), raw=raw)
+        try:
+            receiver = server.open_websocket(request, clock(), raw=raw)
+        except TooManySessions:
+            close_websocket(websocket, 1013, "Try again later")
+            return
         session = receiver.session
         wakeup = Event()
         receiver.wake = wakeup.set
@@ -211,6 +216,7 @@ class ClientSignalMiddleware:
         finally:
             receiver.wake = nothing
             reader.kill(block=False)
+            server.websocket_closed(session)
             if raw and session.is_closed:
                 close_websocket(websocket, session.close_code, session.close_reason)
             elif broken.is_set():

@@ -15,6 +15,7 @@ from .exceptions import (
     PayloadTooLarge,
     SessionNotFound,
     SockJSError,
+    TooManySessions,
 )
 from .frames import close_frame, decode_messages, encode_json, encode_message, message_frame
 from .http import Request, Response
@@ -42,6 +43,7 @@ __all__ = [
     "SockJSOptions",
     "SockJSServer",
     "Stream",
+    "TooManySessions",
     "Upgrade",
     "close_frame",
     "decode_messages",

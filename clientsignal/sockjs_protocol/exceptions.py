@@ -59,3 +59,10 @@ class SessionNotFound(HTTPError):
 
     status = 404
     text = "Session not found."
+
+
+class TooManySessions(HTTPError):
+    """The service's ``max_sessions`` are open in this process."""
+
+    status = 503
+    text = "Too many sessions."

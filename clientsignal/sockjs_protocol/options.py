@@ -21,6 +21,12 @@ class SockJSOptions:
     response_limit: int = 128 * 1024
     sockjs_url: str = "/static/clientsignal/sockjs.min.js"
     max_request_body: int = 1024 * 1024
+    max_message_size: int = 64 * 1024
+    """Bytes of one client message; a bigger one closes the session with 1009."""
+    max_queued_bytes: int = 1024 * 1024
+    """Bytes queued for a client that does not read; past it, the session closes with 4008."""
+    max_sessions: int = 10_000
+    """Open sessions of this service in one process; more are refused (503, or 1013)."""
     allowed_origins: tuple[str, ...] | None = None
     """Pages that may open sessions (see :mod:`.origins`); None: any origin."""
 

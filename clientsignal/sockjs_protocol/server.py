@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from . import pages
 from .connection import SockJSConnection
-from .exceptions import HTTPError, PayloadTooLarge, SessionNotFound
+from .exceptions import HTTPError, PayloadTooLarge, SessionNotFound, TooManySessions
 from .frames import decode_messages
 from .http import (
     Headers,
@@ -64,6 +64,7 @@ class SockJSServer:
         self.connection_factory = connection_factory
         self.options = options or SockJSOptions()
         self.store = store if store is not None else SessionStore()
+        self.websockets: set[Session] = set()
         self.iframe = pages.IframePage(self.options.sockjs_url, self.options.allowed_origins)
 
     def handle(self, request: Request, now: float) -> Response | Stream | Upgrade:
@@ -75,10 +76,20 @@ class SockJSServer:
             return text_response(error.status, error.text, cors_headers(request))
 
     def open_websocket(self, request: Request, now: float, *, raw: bool) -> Receiver:
-        """Start a websocket session (never stored: its life is the socket's)."""
+        """Start a websocket session (never stored: its life is the socket's; call
+        :meth:`websocket_closed` at its end). Raises :class:`TooManySessions`."""
         transport = (RawWebSocket if raw else WebSocket)(request, self.options)
         session = self._new_session("", transport.name, request, now, raw=raw)
+        self.websockets.add(session)
         return self._receiver(session, transport, now)
+
+    def websocket_closed(self, session: Session) -> None:
+        """The websocket of ``session`` is gone."""
+        self.websockets.discard(session)
+        session.interrupt()
+
+    def open_sessions(self) -> int:
+        return len(self.store) + len(self.websockets)
 
     def websocket_message(self, session: Session, data: str) -> None:
         """One websocket text message; raises :class:`~.exceptions.BrokenJSON` if it's not
@@ -172,12 +183,17 @@ class SockJSServer:
     def _new_session(
         self, session_id: str, transport: str, request: Request, now: float, *, raw: bool = False
     ) -> Session:
+        if self.open_sessions() >= self.options.max_sessions:
+            logger.warning("refusing a new session: %d open", self.open_sessions())
+            raise TooManySessions()
         session = Session(
             session_id,
             transport=transport,
             disconnect_delay=self.options.disconnect_delay,
             now=now,
             raw=raw,
+            max_message_size=self.options.max_message_size,
+            max_queued_bytes=self.options.max_queued_bytes,
         )
         connection = self.connection_factory(session)
         session.open(connection, lambda: connection.on_open(request))

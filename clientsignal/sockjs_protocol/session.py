@@ -25,6 +25,9 @@ INTERRUPTED = (1002, "Connection interrupted")
 ANOTHER_CONNECTION = (2010, "Another connection still open")
 GO_AWAY = (3000, "Go away!")
 SERVER_ERROR = (1011, "Internal error")
+MESSAGE_TOO_BIG = (1009, "Message too big")
+SLOW_CONSUMER = (4008, "Client too slow: send queue full")
+GOING_AWAY = (1001, "Server shutting down")
 
 
 class State(enum.Enum):
@@ -47,8 +50,13 @@ class Session:
         disconnect_delay: float,
         now: float,
         raw: bool = False,
+        max_message_size: int = 64 * 1024,
+        max_queued_bytes: int = 1024 * 1024,
     ) -> None:
         self.id = session_id
+        self.max_message_size = max_message_size
+        self.max_queued_bytes = max_queued_bytes
+        self.queued_bytes = 0
         self.transport = transport
         self.raw = raw
         self.disconnect_delay = disconnect_delay
@@ -82,9 +90,24 @@ class Session:
         if self.state is State.CLOSED:
             return False
         if self.raw:
-            self.queue.append(message if message is not None else json.loads(encoded or '""'))
+            item = message if message is not None else json.loads(encoded or '""')
         else:
-            self.queue.append(encoded if encoded is not None else frames.encode_message(message))
+            item = encoded if encoded is not None else frames.encode_message(message or "")
+        self.queued_bytes += len(item)
+        if self.queued_bytes > self.max_queued_bytes:
+            # A client that does not read: drop what it has not taken and close, rather than
+            # let its queue grow without bound.
+            logger.warning(
+                "session %s (%s): %d bytes queued, over the limit: closing (%s)",
+                self.id,
+                self.transport,
+                self.queued_bytes,
+                SLOW_CONSUMER[1],
+            )
+            self.queue, self.queued_bytes = [], 0
+            self.close(*SLOW_CONSUMER)
+            return False
+        self.queue.append(item)
         self._wake()
         return True
 
@@ -103,6 +126,20 @@ class Session:
             return
         on_message = self.connection.on_message
         for message in messages:
+            if len(message) * 4 > self.max_message_size and (
+                len(message.encode("utf-8", "surrogatepass")) > self.max_message_size
+            ):
+                logger.warning(
+                    "session %s (%s): a %d-character message is over the %d-byte limit: "
+                    "closing (%s)",
+                    self.id,
+                    self.transport,
+                    len(message),
+                    self.max_message_size,
+                    MESSAGE_TOO_BIG[1],
+                )
+                self.close(*MESSAGE_TOO_BIG)
+                return
             self._safely("on_message", on_message, message)
 
     # -- receivers -------------------------------------------------------------------------
@@ -133,7 +170,7 @@ class Session:
             self._open_pending = False
             return frames.OPEN
         if self.queue:
-            queued, self.queue = self.queue, []
+            queued, self.queue, self.queued_bytes = self.queue, [], 0
             return frames.message_frame(queued)
         if self.state is State.CLOSED:
             return frames.close_frame(self.close_code, self.close_reason)
@@ -141,7 +178,7 @@ class Session:
 
     def take_raw(self) -> list[str]:
         """Raw sessions: every queued message, in order."""
-        queued, self.queue = self.queue, []
+        queued, self.queue, self.queued_bytes = self.queue, [], 0
         return queued
 
     # -- time ------------------------------------------------------------------------------

@@ -304,3 +304,34 @@ def test_a_receiver_whose_client_is_gone_does_not_block_the_next():
     stale, _ = poll(srv, "s", 1)
     stale.alive = lambda: False  # the I/O layer saw the client's connection closed
     assert poll(srv, "s", 2)[1].chunks == [b'c[1002,"Connection interrupted"]\n']
+
+
+def test_message_too_big_closes_the_session(caplog):
+    srv = server(max_message_size=100)
+    poll(srv, "s", 0)
+    assert post(srv, "/0/s/xhr_send", 1, json.dumps(["x" * 100]).encode()).status == 204
+    assert poll(srv, "s", 1)[1].chunks == [b'a["' + b"x" * 100 + b'"]\n']
+    assert post(srv, "/0/s/xhr_send", 1, json.dumps(["ü" * 51]).encode()).status == 204
+    assert poll(srv, "s", 2)[1].chunks == [b'c[1009,"Message too big"]\n']
+    assert "over the 100-byte limit" in caplog.text
+
+
+def test_a_client_that_does_not_read_is_closed_not_buffered_forever(caplog):
+    srv = server(max_queued_bytes=1000)
+    poll(srv, "s", 0)
+    session = srv.store.get("s")
+    sent = [session.send("x" * 98) for _ in range(12)]
+    assert sent == [True] * 10 + [False] * 2  # 100 bytes each once encoded; 1000 fit
+    assert session.queue == [] and session.queued_bytes == 0
+    assert poll(srv, "s", 1)[1].chunks == [b'c[4008,"Client too slow: send queue full"]\n']
+    assert "over the limit" in caplog.text
+
+
+def test_session_limit():
+    srv = server(max_sessions=2)
+    poll(srv, "a", 0)
+    srv.open_websocket(Request("GET", "/0/b/websocket"), 0, raw=False)
+    refused = post(srv, "/0/c/xhr", 0)
+    assert (refused.status, refused.body) == (503, b"Too many sessions.")
+    srv.tick(100)  # "a" expires
+    assert isinstance(post(srv, "/0/c/xhr", 100), Stream)
