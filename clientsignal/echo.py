@@ -11,6 +11,7 @@ then point ``sockjs-protocol.py`` at ``http://127.0.0.1:8081``. With several wor
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 from pathlib import Path
@@ -53,6 +54,7 @@ PROTOCOL_TEST_SERVICES: dict[str, type[SockJSConnection]] = {
 }
 
 # The suite expects streaming responses to end after 4 KiB instead of 128 KiB.
+# CLIENTSIGNAL_ECHO_OPTIONS (JSON) overrides options, e.g. a short heartbeat for tests.
 PROTOCOL_TEST_OPTIONS = {
     "response_limit": 4096,
     "sockjs_url": STATIC_URL + "clientsignal/sockjs.min.js",
@@ -87,6 +89,9 @@ def _send(start_response: Any, status: str, content_type: str, body: bytes) -> l
 application = ClientSignalMiddleware(
     static_app,
     PROTOCOL_TEST_SERVICES,
-    options=PROTOCOL_TEST_OPTIONS,
+    options={
+        **PROTOCOL_TEST_OPTIONS,
+        **json.loads(os.environ.get("CLIENTSIGNAL_ECHO_OPTIONS", "{}")),
+    },
     sessions_url=os.environ.get("CLIENTSIGNAL_ECHO_REDIS") or None,
 )

@@ -7,12 +7,14 @@ worker's greenlets; everything else goes to the wrapped application untouched.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.event import Event
 from geventwebsocket.exceptions import WebSocketError
+from geventwebsocket.websocket import WebSocket
 
 from .backends import is_redis_url
 from .gevent_io import (
@@ -189,6 +191,11 @@ class ClientSignalMiddleware:
         receiver.wake = wakeup.set
         closed_by_client = Event()
         broken = Event()
+        # Liveness: any frame from the client, or a pong to the ping sent with each heartbeat.
+        last_seen = [clock()]
+        if type(websocket) is WebSocket:
+            websocket.__class__ = _PongAwareWebSocket
+        patience = 2 * server.options.heartbeat_delay
 
         def read() -> None:
             try:
@@ -196,6 +203,7 @@ class ClientSignalMiddleware:
                     data = websocket.receive()
                     if data is None:
                         break
+                    last_seen[0] = clock()
                     if isinstance(data, (bytes, bytearray)):
                         data = bytes(data).decode("utf-8")
                     server.websocket_message(session, data)
@@ -210,19 +218,33 @@ class ClientSignalMiddleware:
         reader = gevent.spawn(read)
         try:
             for frame in frames(receiver, wakeup, closed_by_client):
-                websocket.send(frame)
-        except (WebSocketError, OSError):
+                # A peer that stopped reading cannot hold this greenlet forever.
+                with gevent.Timeout(patience, WebSocketError("write timed out")):
+                    websocket.send(frame)
+                if frame == "h":
+                    seen = max(last_seen[0], _pongs.get(id(websocket), 0.0))
+                    if clock() - seen > patience:
+                        logger.info(
+                            "websocket %s: no pong for %.0f s, closing", request.path, patience
+                        )
+                        receiver.abort(clock())
+                        break
+                    websocket.send_frame(b"", websocket.OPCODE_PING)
+        except (WebSocketError, OSError) as error:
+            logger.info("websocket %s: %s", request.path, error)
             receiver.abort(clock())
         finally:
             receiver.wake = nothing
             reader.kill(block=False)
+            _pongs.pop(id(websocket), None)
             server.websocket_closed(session)
-            if raw and session.is_closed:
-                close_websocket(websocket, session.close_code, session.close_reason)
-            elif broken.is_set():
-                close_websocket(websocket, 1002, "Broken framing.")
-            else:
-                close_websocket(websocket, 1000, "")
+            with gevent.Timeout(1, False):  # a dead peer may not take even the close frame
+                if raw and session.is_closed:
+                    close_websocket(websocket, session.close_code, session.close_reason)
+                elif broken.is_set():
+                    close_websocket(websocket, 1002, "Broken framing.")
+                else:
+                    close_websocket(websocket, 1000, "")
 
     # -- timers ----------------------------------------------------------------------------
 
@@ -249,8 +271,28 @@ class ClientSignalMiddleware:
                 backend = get_backend(self.sessions_url, self._backend_options)
                 self.cluster = SessionCluster(backend, dict(self.services))  # type: ignore[arg-type]
             self._reaper = gevent.spawn(self._reap_forever)
+            self._close_sessions_on_sigterm()
         finally:
             self._ready.set()
+
+    def _close_sessions_on_sigterm(self) -> None:
+        """gunicorn stops a worker gracefully on SIGTERM: close the sessions first, with a
+        going-away code, so that clients reconnect (to another worker) at once instead of
+        hanging until the graceful timeout cuts them off."""
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            closed = sum(server.shutdown() for _prefix, server in self.services)
+            logger.info("SIGTERM: closed %d sessions with 1001 (going away)", closed)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:
+                raise SystemExit(0)
+
+        try:
+            signal.signal(signal.SIGTERM, on_sigterm)
+        except ValueError:  # not the main thread: leave shutdown to the server
+            pass
 
     def _reap_forever(self) -> None:
         while True:
@@ -265,6 +307,19 @@ class ClientSignalMiddleware:
                     logger.exception("expiring sessions failed")
             if self.cluster is not None:
                 self.cluster.refresh(now)
+
+
+# When each open websocket last answered a ping, by id(); gevent-websocket drops pongs.
+_pongs: dict[int, float] = {}
+
+
+class _PongAwareWebSocket(WebSocket):
+    """gevent-websocket's WebSocket, noting pongs (its instances take no new attributes)."""
+
+    __slots__ = ()
+
+    def handle_pong(self, header: Any, payload: bytes) -> None:
+        _pongs[id(self)] = clock()
 
 
 def _import(path: str) -> type[SockJSConnection]:

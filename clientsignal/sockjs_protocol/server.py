@@ -24,7 +24,7 @@ from .options import SockJSOptions
 from .origins import origin_allowed, request_origin
 from .receiver import Receiver
 from .router import route
-from .session import Session, SessionStore
+from .session import GOING_AWAY, Session, SessionStore
 from .transports import TRANSPORTS, RawWebSocket, ReceivingTransport, SendingTransport, WebSocket
 from .transports.websocket import refuse_plain_http
 
@@ -87,6 +87,15 @@ class SockJSServer:
         """The websocket of ``session`` is gone."""
         self.websockets.discard(session)
         session.interrupt()
+
+    def shutdown(self) -> int:
+        """Close every session with 1001 "Server shutting down": their clients reconnect,
+        to another worker. Messages already queued are delivered before the close frame.
+        Returns how many sessions were open."""
+        sessions = [s for s in [*self.store, *self.websockets] if not s.is_closed]
+        for session in sessions:
+            session.close(*GOING_AWAY)
+        return len(sessions)
 
     def open_sessions(self) -> int:
         return len(self.store) + len(self.websockets)
