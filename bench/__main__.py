@@ -19,6 +19,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +64,46 @@ def loadgen(url: str, mode: str, scenario: str, clients: int, amount: int) -> di
     return json.loads(result.stdout.strip().split("\n")[-1])
 
 
+MANY_CLIENTS = ROOT / "tests" / "node" / "many_clients.js"
+
+
+def http_delivery(url: str, transport: str, clients: int, messages: int) -> dict:
+    """Real sockjs-client clients echoing numbered messages: echoes per second, and whether
+    every message came back once and in order."""
+    started = time.monotonic()
+    result = subprocess.run(
+        ["node", str(MANY_CLIENTS), url, transport, str(clients), str(messages), "120000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    elapsed = time.monotonic() - started
+    summary = json.loads(result.stdout.strip().split("\n")[-1])
+    exact = summary["complete"] == clients and not (
+        summary["lost"] or summary["duplicated"] or summary["outOfOrder"]
+    )
+    return {"perSecond": clients * messages / elapsed, "exact": exact}
+
+
+def http_transports(clients: int, messages: int) -> list[tuple[str, str, dict]]:
+    """xhr-polling and xhr-streaming on 1 worker, then on 4 workers sharing sessions."""
+    rows = []
+    with RedisServer() as redis:
+        for name, workers, env in (
+            ("1 worker", 1, {}),
+            ("4 workers + Redis", 4, {"CLIENTSIGNAL_ECHO_REDIS": redis.url}),
+        ):
+            with GunicornServer(
+                "clientsignal.echo:application", workers=workers, env=env
+            ) as server:
+                for transport in ("xhr-polling", "xhr-streaming"):
+                    result = http_delivery(server.url + "/echo", transport, clients, messages)
+                    print(name, transport, json.dumps(result), file=sys.stderr)
+                    rows.append((name, transport, result))
+    return rows
+
+
 def fmt(value: float | None) -> str:
     return "—" if value is None else "%.1f" % value
 
@@ -74,6 +115,8 @@ def main() -> None:
     parser.add_argument("--echo-clients", default="100", help="client counts for echo")
     parser.add_argument("--echo-seconds", type=int, default=5)
     parser.add_argument("--no-redis", action="store_true", help="skip 2 workers + Redis")
+    parser.add_argument("--http-clients", type=int, default=200, help="clients per HTTP run")
+    parser.add_argument("--http-messages", type=int, default=50, help="messages per client")
     parser.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
     args = parser.parse_args()
     steps = [int(n) for n in args.steps.split(",")]
@@ -131,6 +174,22 @@ def main() -> None:
             "| %s | %d | %s | %s | %s | %s |"
             % (name, clients, fmt(r.get("perSecond")), fmt(r.get("p99")),
                "%.2f×" % ratio if ratio else "—", "%.0f%%" % (100 * r.get("generatorCpu", 0)))
+        )  # fmt: skip
+    http_rows = http_transports(args.http_clients, args.http_messages)
+    single = {transport: r for name, transport, r in http_rows if name == "1 worker"}
+    lines += [
+        "",
+        "### HTTP transports: %d sockjs-client clients × %d echoed messages"
+        % (args.http_clients, args.http_messages),
+        "",
+        "| server | transport | echoes/s | all once, in order | / 1 worker |",
+        "| --- | --- | ---: | :---: | ---: |",
+    ]
+    for name, transport, r in http_rows:
+        lines.append(
+            "| clientsignal, %s | %s | %.0f | %s | %.2f× |"
+            % (name, transport, r["perSecond"], "yes" if r["exact"] else "**no**",
+               r["perSecond"] / single[transport]["perSecond"])
         )  # fmt: skip
     table = "\n".join(lines)
     print(table)

@@ -60,8 +60,9 @@ class SessionCluster:
         self.inbox = backend.channel("worker:" + self.id)
         longest_delay = max((s.options.disconnect_delay for s in servers.values()), default=5.0)
         # An owner key outlives the session's idle wait; the owner refreshes it a few times
-        # per lifetime, so a dead worker's keys vanish on their own.
-        self.ttl = max(15.0, 3 * longest_delay)
+        # per lifetime (the reaper runs every second), so a dead worker's keys vanish on
+        # their own about as soon as its sessions would have expired.
+        self.ttl = max(3.0, 3 * longest_delay)
         self._next_refresh = 0.0
         self._claim = backend.client.register_script(_CLAIM)
         self._release = backend.client.register_script(_RELEASE)
