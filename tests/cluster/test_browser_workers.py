@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.examples.conftest import run_example
-from tests.examples.test_simple_example import TRANSPORTS
+from tests.support.transports import BROWSER_TRANSPORTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
@@ -15,7 +15,7 @@ def simple_cluster(redis_for_cluster):
     yield from run_example("simple", workers=4, CLIENTSIGNAL_BACKEND=redis_for_cluster.url)
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", BROWSER_TRANSPORTS)
 def test_ping_pong_20_times(page, simple_cluster, transport):
     page.goto(simple_cluster.url + "/?transport=" + transport)
     page.wait_for_selector("body[data-state=open]", timeout=15000)

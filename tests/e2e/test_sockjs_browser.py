@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.transports import BROWSER_TRANSPORTS
+
 pytestmark = pytest.mark.browser
 
-TRANSPORTS = [
-    "websocket",
-    "xhr-streaming",
-    "eventsource",
-    "iframe-eventsource",
-    "htmlfile",
-    "iframe-htmlfile",
-    "xhr-polling",
-    "iframe-xhr-polling",
-    "jsonp-polling",
-]
 
 MESSAGES = ["hello", "ü€ \u2028\u2029 😀 \"'\\ </script>", "x" * 100_000]
 
@@ -61,14 +52,14 @@ def echo_page(page, echo_server):
     return page
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", BROWSER_TRANSPORTS)
 def test_round_trip(echo_page, echo_server, transport):
     result = echo_page.evaluate(ROUND_TRIP, [echo_server.url + "/echo", transport, MESSAGES])
     assert result["received"] == MESSAGES
     assert result["used"] == transport
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", BROWSER_TRANSPORTS)
 def test_server_close(echo_page, echo_server, transport):
     result = echo_page.evaluate(SERVER_CLOSE, [echo_server.url + "/close", transport])
     assert result == {"opened": True, "code": 3000, "reason": "Go away!"}

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import websocket
 
-from .test_simple_example import TRANSPORTS
+from tests.support.transports import BROWSER_TRANSPORTS
 
 pytestmark = pytest.mark.browser
 
@@ -75,7 +75,7 @@ def test_reconnect_delivers_queued_sends_once(browser, chat_server):
         alice.context.close()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", BROWSER_TRANSPORTS)
 def test_logged_in_user_on_every_transport(browser, chat_server, transport):
     # Cookies ride along on every transport, and the origin check lets the site's own pages in.
     page = log_in(browser, chat_server, "alice", transport=transport)

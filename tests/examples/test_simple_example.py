@@ -11,22 +11,11 @@ import tempfile
 import pytest
 
 from tests.support.servers import free_port, wait_for
+from tests.support.transports import BROWSER_TRANSPORTS
 
 from .conftest import EXAMPLES, example_env, migrate
 
 pytestmark = pytest.mark.browser
-
-TRANSPORTS = [
-    "websocket",
-    "xhr-streaming",
-    "eventsource",
-    "iframe-eventsource",
-    "htmlfile",
-    "iframe-htmlfile",
-    "xhr-polling",
-    "iframe-xhr-polling",
-    "jsonp-polling",
-]
 
 
 def ping_pong(page, url):
@@ -37,7 +26,7 @@ def ping_pong(page, url):
     return page.inner_text("#pongs li")
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", BROWSER_TRANSPORTS)
 def test_ping_pong(page, simple_server, transport):
     assert ping_pong(page, simple_server.url + "/?transport=" + transport) == "Pong Ponged"
     assert page.evaluate("sock.transport") == transport

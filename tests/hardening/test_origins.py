@@ -10,8 +10,8 @@ import pytest
 
 from tests.examples.conftest import CHAT_USERS, run_example
 from tests.examples.test_chat_example import log_in, messages, say
-from tests.examples.test_simple_example import TRANSPORTS
 from tests.support.servers import free_port
+from tests.support.transports import BROWSER_TRANSPORTS
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +81,7 @@ def attack(browser, victim, attacker, transport):
         raise
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", BROWSER_TRANSPORTS)
 def test_attack_from_another_origin_fails(browser, chat_server, attacker, transport):
     result, alice = attack(browser, chat_server, attacker, transport)
     try:
