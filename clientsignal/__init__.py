@@ -1,6 +1,14 @@
 """clientsignal: Django signals as browser events, over SockJS in gunicorn's gevent workers."""
 
-from .connection import BaseSignalConnection, SignalConnection, broadcast, listen
+from .connection import (
+    BaseSignalConnection,
+    SignalConnection,
+    broadcast,
+    listen,
+    send_to_connection,
+    send_to_group,
+    send_to_user,
+)
 from .encoding import SignalEncoder, signal_object_hook
 from .signals import Signal
 
@@ -14,6 +22,9 @@ __all__ = [
     "SignalEncoder",
     "broadcast",
     "listen",
+    "send_to_connection",
+    "send_to_group",
+    "send_to_user",
     "signal_object_hook",
 ]
 

@@ -141,13 +141,21 @@ class BaseSignalConnection(SockJSConnection):
 
     def on_open(self, request: Request) -> None:
         self.request = build_django_request(request)
-        self.user = self.request.user
+        self.user = self.get_user(self.request)
         if self.login_required and not getattr(self.user, "is_authenticated", False):
             logger.info("%s: refused anonymous client (login required)", type(self).__name__)
             self.close(*LOGIN_REQUIRED)
             return
         backend = self.get_backend()
-        backend.join(self, self.channels(backend))
+        targets = [backend.target_channel("connection", self.id)]
+        if getattr(self.user, "is_authenticated", False):
+            targets.append(backend.target_channel("user", self.user.pk))
+        backend.join(self, (*self.channels(backend), *targets))
+
+    def get_user(self, request: HttpRequest) -> Any:
+        """Who this client is: by default the user of the Django session. Override for
+        another kind of authentication (a token in the query string, say)."""
+        return request.user
 
     def on_message(self, message: str) -> None:
         try:
@@ -182,6 +190,31 @@ class BaseSignalConnection(SockJSConnection):
 
     def on_close(self) -> None:
         self.get_backend().leave(self)
+
+    # -- groups ----------------------------------------------------------------------------
+
+    def join(self, group: str) -> None:
+        """Receive what is sent to ``group`` (:func:`send_to_group`), in any process."""
+        backend = self.get_backend()
+        backend.join(self, (backend.target_channel("group", group),))
+
+    def leave(self, group: str) -> None:
+        backend = self.get_backend()
+        backend.leave_channels(self, (backend.target_channel("group", group),))
+
+    @classmethod
+    def send_to(cls, kind: str, name: object, event: str, data: Any = None) -> None:
+        """Send one event to a target (``group``, ``user`` or ``connection``), encoded once
+        with this class's encoder, through this class's backend, to every process."""
+        try:
+            encoded = encode_message(cls.encode_event(event, {} if data is None else data))
+        except Exception:
+            logger.exception(
+                "%s: cannot encode event %r for %s %s", cls.__name__, event, kind, name
+            )
+            return
+        backend = cls.get_backend()
+        backend.publish(backend.target_channel(kind, name), encoded)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -239,6 +272,22 @@ def listen(name: str, signal: django.dispatch.Signal) -> None:
 def broadcast(name: str, signal: django.dispatch.Signal) -> None:
     """Register ``signal`` as a broadcast event on :class:`SignalConnection`."""
     SignalConnection.broadcast(name, signal)
+
+
+def send_to_group(group: str, event: str, data: Any = None) -> None:
+    """Send an event to every connection that joined ``group``, in every process."""
+    SignalConnection.send_to("group", group, event, data)
+
+
+def send_to_user(user: Any, event: str, data: Any = None) -> None:
+    """Send an event to every open connection of ``user`` (a user or its primary key): all
+    their tabs, in every process."""
+    SignalConnection.send_to("user", getattr(user, "pk", user), event, data)
+
+
+def send_to_connection(connection_id: str, event: str, data: Any = None) -> None:
+    """Send an event to one connection, by its ``id``, wherever it is open."""
+    SignalConnection.send_to("connection", connection_id, event, data)
 
 
 def build_django_request(request: Request) -> HttpRequest:

@@ -16,20 +16,28 @@ class LocalHub:
 
     def __init__(self) -> None:
         self._channels: dict[str, dict[str, BaseSignalConnection]] = {}
-        self._joined: dict[str, tuple[str, ...]] = {}
+        self._joined: dict[str, set[str]] = {}
 
     def add(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
-        self._joined[connection.id] = channels
+        """``connection`` listens on ``channels`` too (it may already listen on others)."""
+        joined = self._joined.setdefault(connection.id, set())
         for channel in channels:
+            joined.add(channel)
             self._channels.setdefault(channel, {})[connection.id] = connection
 
-    def remove(self, connection: BaseSignalConnection) -> None:
-        for channel in self._joined.pop(connection.id, ()):
+    def discard(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
+        """``connection`` no longer listens on ``channels``."""
+        joined = self._joined.get(connection.id, set())
+        for channel in channels:
+            joined.discard(channel)
             members = self._channels.get(channel)
             if members is not None:
                 members.pop(connection.id, None)
                 if not members:
                     del self._channels[channel]
+
+    def remove(self, connection: BaseSignalConnection) -> None:
+        self.discard(connection, tuple(self._joined.pop(connection.id, ())))
 
     def channels(self) -> list[str]:
         return list(self._channels)
@@ -74,8 +82,20 @@ class BaseBackend:
         return True
 
     def join(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
-        """A connection opened in this process and listens on ``channels``."""
+        """A connection of this process listens on ``channels`` (its class's when it opens,
+        a group's when it joins one)."""
         self.hub.add(connection, channels)
+
+    def leave_channels(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
+        self.hub.discard(connection, channels)
+
+    # Channels of targeted messages: a group, every connection of a user, one connection.
+    # A backend that spans processes receives them all, by pattern, and delivers locally.
+    TARGETS = ("group", "user", "connection")
+
+    def target_channel(self, kind: str, name: object) -> str:
+        assert kind in self.TARGETS
+        return self.channel("%s:%s" % (kind, name))
 
     def leave(self, connection: BaseSignalConnection) -> None:
         self.hub.remove(connection)

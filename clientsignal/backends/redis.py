@@ -78,6 +78,10 @@ class RedisBackend(BaseBackend):
         self._wanted: set[str] = set()
         self._handlers: dict[str, Callable[[bytes], None]] = {}
         self._confirmed: set[str] = set()
+        # Targeted messages (groups, users, single connections) reach every process by
+        # pattern; each delivers to its own members.
+        self._patterns = tuple(self.channel("%s:*" % kind) for kind in self.TARGETS)
+        self._target_prefixes = tuple(pattern[:-1] for pattern in self._patterns)
         self._subscriber: gevent.Greenlet | None = None
         self._stopped = False
         self.state = "idle"
@@ -110,11 +114,15 @@ class RedisBackend(BaseBackend):
 
     def join(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
         super().join(connection, channels)
-        self._subscribe(channels)
+        # Targeted channels arrive through the patterns: subscribing them too would deliver
+        # their messages twice.
+        self._subscribe(tuple(c for c in channels if not c.startswith(self._target_prefixes)))
 
     def serve(self, channels: tuple[str, ...], timeout: float = 5.0) -> bool:
         self._subscribe(channels)
-        return all(self.wait_subscribed(channel, timeout) for channel in channels)
+        return all(
+            self.wait_subscribed(channel, timeout) for channel in (*channels, *self._patterns)
+        )
 
     def listen(self, channel: str, callback: Callable[[bytes], None]) -> None:
         """Call ``callback(data)`` in the subscriber greenlet for every message on
@@ -165,6 +173,7 @@ class RedisBackend(BaseBackend):
             try:
                 subscribed = set(self._wanted)
                 pubsub.subscribe(*subscribed)
+                pubsub.psubscribe(*self._patterns)
                 self._set_state("connected")
                 backoff = MIN_BACKOFF
                 while not self._stopped:
@@ -173,9 +182,10 @@ class RedisBackend(BaseBackend):
                         pubsub.subscribe(*missing)
                         subscribed |= missing
                     message = pubsub.get_message(timeout=POLL_INTERVAL)
-                    if message is not None and message["type"] == "subscribe":
+                    kind = message["type"] if message is not None else None
+                    if kind in ("subscribe", "psubscribe"):
                         self._confirmed.add(message["channel"].decode("utf-8"))
-                    elif message is not None and message["type"] == "message":
+                    elif kind in ("message", "pmessage"):
                         try:
                             self._deliver(message["channel"], message["data"])
                         except Exception:

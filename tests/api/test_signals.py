@@ -336,3 +336,40 @@ def test_per_class_encoder_overrides_the_setting(client_for):
     client = client_for(Priced)
     paid.send(sender=None, amount=Money(7))
     assert client.events()[0]["data"]["amount"] == {"cents": 7}
+
+
+# -- groups, users, single connections ----------------------------------------------------------
+
+
+def test_groups(client_for):
+    Parent, Child, _ = fresh_classes()
+    a, b, c = client_for(Parent), client_for(Child), client_for(Parent)
+    a.connection.join("room-7")
+    b.connection.join("room-7")
+    clientsignal.send_to_group("room-7", "said", {"text": "hi"})
+    expected = [{"event": "said", "data": {"text": "hi"}}]
+    assert a.events() == expected and b.events() == expected and c.events() == []
+    a.connection.leave("room-7")
+    clientsignal.send_to_group("room-7", "said", {"text": "again"})
+    assert a.events() == [] and b.events() == [{"event": "said", "data": {"text": "again"}}]
+
+
+def test_user_and_connection_targets(client_for):
+    Parent, _, _ = fresh_classes()
+    user = User.objects.create_user("carol-%s" % uuid.uuid4().hex[:6], password="x")
+    browser = DjangoClient()
+    browser.force_login(user)
+    cookies = {"sessionid": browser.cookies["sessionid"].value}
+    tab1, tab2, stranger = (
+        client_for(Parent, cookies=cookies),
+        client_for(Parent, cookies=cookies),
+        (client_for(Parent)),
+    )
+    clientsignal.send_to_user(user, "dm", {"text": "for carol"})
+    expected = [{"event": "dm", "data": {"text": "for carol"}}]
+    assert tab1.events() == expected and tab2.events() == expected and stranger.events() == []
+    clientsignal.send_to_connection(tab2.connection.id, "only", {"n": 1})
+    assert tab1.events() == [] and tab2.events() == [{"event": "only", "data": {"n": 1}}]
+    tab2.session.close()
+    clientsignal.send_to_user(user.pk, "dm", {"text": "again"})
+    assert tab1.events() == [{"event": "dm", "data": {"text": "again"}}]

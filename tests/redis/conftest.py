@@ -24,10 +24,10 @@ def project_env(redis_url: str) -> dict[str, str]:
     }
 
 
-def send_ticks(redis_url: str, count: int, origin: str) -> subprocess.CompletedProcess:
-    """Send the broadcast from a separate plain Python process."""
+def send_ticks(redis_url: str, *args: object) -> subprocess.CompletedProcess:
+    """Send from a separate plain Python process (see send_ticks.py for the arguments)."""
     return subprocess.run(
-        [sys.executable, str(PROJECT / "send_ticks.py"), str(count), origin],
+        [sys.executable, str(PROJECT / "send_ticks.py"), *map(str, args)],
         env={**os.environ, **project_env(redis_url)},
         capture_output=True,
         text=True,
@@ -43,7 +43,7 @@ def socket_server(redis_server):
         yield server
 
 
-def open_clients(server, count, timeout=15):
+def open_clients(server, count, timeout=15, query=""):
     """At least ``count`` clients, on at least two workers (the worker's pid comes in the
     hello event). A worker still loading the app takes no connections, so keep opening
     clients until both have some."""
@@ -51,7 +51,7 @@ def open_clients(server, count, timeout=15):
     deadline = time.monotonic() + timeout
     while len(clients) < count or len(pids) < 2:
         assert time.monotonic() < deadline, "the clients all landed on one worker"
-        client = SignalClient(server.url + "/signals")
+        client = SignalClient(server.url + "/signals", query=query)
         pids.add(client.next_event()["data"]["pid"])
         clients.append(client)
     return clients, pids

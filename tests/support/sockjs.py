@@ -12,8 +12,10 @@ import websocket
 class SignalClient:
     """One SockJS session over a websocket: ``send(event, data)`` and ``next_event()``."""
 
-    def __init__(self, base_url: str, timeout: float = 10) -> None:
+    def __init__(self, base_url: str, timeout: float = 10, query: str = "") -> None:
         url = base_url.replace("http://", "ws://") + "/000/%s/websocket" % uuid.uuid4()
+        if query:
+            url += "?" + query
         self.ws = websocket.create_connection(url, timeout=timeout)
         self.pending: list[dict] = []
         self.heartbeats = 0

@@ -1,4 +1,9 @@
-"""A plain Python process (no gevent) that sends the broadcast signal: python send_ticks.py N."""
+"""A plain Python process (no gevent) that sends events through Redis:
+
+python send_ticks.py N ORIGIN            the broadcast signal, N times
+python send_ticks.py group NAME TEXT     clientsignal.send_to_group
+python send_ticks.py user PK TEXT        clientsignal.send_to_user
+"""
 
 import os
 import sys
@@ -10,11 +15,17 @@ django.setup()
 
 from redisproject import tick  # noqa: E402
 
+import clientsignal  # noqa: E402
 from clientsignal.backends import get_backend  # noqa: E402
 
-count, origin = int(sys.argv[1]), sys.argv[2]
-for n in range(count):
-    tick.send(sender=None, n=n, origin=origin)
+if sys.argv[1] == "group":
+    clientsignal.send_to_group(sys.argv[2], "news", {"text": sys.argv[3]})
+elif sys.argv[1] == "user":
+    clientsignal.send_to_user(int(sys.argv[2]), "dm", {"text": sys.argv[3]})
+else:
+    count, origin = int(sys.argv[1]), sys.argv[2]
+    for n in range(count):
+        tick.send(sender=None, n=n, origin=origin)
 stats = get_backend(os.environ["CLIENTSIGNAL_TEST_REDIS"]).stats
 print("published=%(published)d errors=%(publish_errors)d" % stats)
 assert "gevent" not in sys.modules or not sys.modules["gevent"].monkey.is_anything_patched()

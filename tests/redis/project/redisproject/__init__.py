@@ -6,9 +6,24 @@ from clientsignal import Signal, SignalConnection
 
 tick = Signal(providing_args=["n", "origin"])
 echo = Signal(providing_args=["text"])
+join = Signal(providing_args=["group"])
+
+
+class TestUser:
+    """Who ``?as=<pk>`` says: the tests' stand-in for a logged-in user."""
+
+    is_authenticated = True
+
+    def __init__(self, pk):
+        self.pk = pk
 
 
 class TickConnection(SignalConnection):
+    def get_user(self, request):
+        if "as" in request.GET:
+            return TestUser(int(request.GET["as"]))
+        return super().get_user(request)
+
     def on_open(self, request):
         super().on_open(request)
         self.send("hello", {"pid": os.getpid()})
@@ -16,6 +31,15 @@ class TickConnection(SignalConnection):
 
 TickConnection.broadcast("tick", tick)
 TickConnection.listen("echo", echo)
+TickConnection.listen("join", join)
+
+
+def join_group(sender, connection, group, **kwargs):
+    connection.join(group)
+    connection.send("joined", {"group": group})
+
+
+join.connect(join_group, weak=False)
 
 
 def answer(sender, connection, text, **kwargs):
