@@ -42,6 +42,16 @@ class BaseSignalConnection(SockJSConnection):
     login_required: ClassVar[bool] = False
     """Close sessions of anonymous users with 4401 "Login required"."""
 
+    permission_required: ClassVar[tuple[str, ...]] = ()
+    """Django permissions the user must have; others are closed with 4403 "Forbidden"."""
+
+    filters_events: ClassVar[bool] = False
+    """Set for classes that override :meth:`accepts` (the backend asks only those)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.filters_events = cls.accepts is not BaseSignalConnection.accepts
+
     backend_url: ClassVar[str | None] = None
     """The backend this class publishes through; None means ``CLIENTSIGNAL_BACKEND``."""
 
@@ -125,7 +135,7 @@ class BaseSignalConnection(SockJSConnection):
             logger.exception("%s: cannot encode broadcast event %r", cls.__name__, name)
             return
         backend = cls.get_backend()
-        backend.publish(backend.channel(cls.channel_name()), encoded, exclude)
+        backend.publish(backend.channel(cls.channel_name()), encoded, exclude, name)
 
     @classmethod
     def encoder(cls) -> type[json.JSONEncoder]:
@@ -146,11 +156,25 @@ class BaseSignalConnection(SockJSConnection):
             logger.info("%s: refused anonymous client (login required)", type(self).__name__)
             self.close(*LOGIN_REQUIRED)
             return
+        if self.permission_required and not self.user.has_perms(self.permission_required):
+            logger.info("%s: refused %s (permissions)", type(self).__name__, self.user)
+            self.close(*FORBIDDEN)
+            return
         backend = self.get_backend()
         targets = [backend.target_channel("connection", self.id)]
         if getattr(self.user, "is_authenticated", False):
             targets.append(backend.target_channel("user", self.user.pk))
         backend.join(self, (*self.channels(backend), *targets))
+
+    def allow(self, event: str, data: dict[str, Any]) -> bool:
+        """Whether this client may fire the listened ``event`` with ``data``; refused events
+        get an ``error`` event and a log line. Override to authorize per user."""
+        return True
+
+    def accepts(self, event: str) -> bool:
+        """Whether this connection receives the broadcast or targeted ``event`` (e.g. only
+        staff see ``audit``). Override to filter; the message is not re-encoded for it."""
+        return True
 
     def get_user(self, request: HttpRequest) -> Any:
         """Who this client is: by default the user of the Django session. Override for
@@ -186,6 +210,9 @@ class BaseSignalConnection(SockJSConnection):
         if refused:
             self.refuse(name, "event %r does not accept %s" % (name, ", ".join(refused)))
             return
+        if not self.allow(name, data):
+            self.refuse(name, "event %r is not allowed for %s" % (name, self.user))
+            return
         self.fire(name, signal, data)
 
     def on_close(self) -> None:
@@ -214,7 +241,7 @@ class BaseSignalConnection(SockJSConnection):
             )
             return
         backend = cls.get_backend()
-        backend.publish(backend.target_channel(kind, name), encoded)
+        backend.publish(backend.target_channel(kind, name), encoded, event=event)
 
     # -- sending ---------------------------------------------------------------------------
 

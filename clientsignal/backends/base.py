@@ -47,15 +47,21 @@ class LocalHub:
             return len(self._joined)
         return len(self._channels.get(channel, ()))
 
-    def deliver(self, channel: str, encoded: str, exclude: str | None = None) -> int:
+    def deliver(
+        self, channel: str, encoded: str, exclude: str | None = None, event: str = ""
+    ) -> int:
         """Queue one already-encoded message on every connection of ``channel`` but
-        ``exclude``; returns how many got it."""
+        ``exclude`` and those whose class refuses ``event``; returns how many got it."""
         members = self._channels.get(channel)
         if not members:
             return 0
         delivered = 0
         for connection_id, connection in list(members.items()):
-            if connection_id != exclude and connection.session.send(None, encoded):
+            if connection_id == exclude:
+                continue
+            if connection.filters_events and not connection.accepts(event):
+                continue
+            if connection.session.send(None, encoded):
                 delivered += 1
         return delivered
 
@@ -100,8 +106,11 @@ class BaseBackend:
     def leave(self, connection: BaseSignalConnection) -> None:
         self.hub.remove(connection)
 
-    def publish(self, channel: str, encoded: str, exclude: str | None = None) -> None:
-        """Send an encoded message to every connection of ``channel``, in every process."""
+    def publish(
+        self, channel: str, encoded: str, exclude: str | None = None, event: str = ""
+    ) -> None:
+        """Send an encoded message to every connection of ``channel``, in every process;
+        ``event`` is its name, for connections that filter what they receive."""
         raise NotImplementedError
 
     def close(self) -> None:

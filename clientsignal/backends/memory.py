@@ -8,5 +8,7 @@ from .base import BaseBackend
 class MemoryBackend(BaseBackend):
     """Delivers each broadcast straight to the connections of this process."""
 
-    def publish(self, channel: str, encoded: str, exclude: str | None = None) -> None:
-        self.hub.deliver(channel, encoded, exclude)
+    def publish(
+        self, channel: str, encoded: str, exclude: str | None = None, event: str = ""
+    ) -> None:
+        self.hub.deliver(channel, encoded, exclude, event)

@@ -95,8 +95,11 @@ class RedisBackend(BaseBackend):
 
     # -- publishing (any process) ------------------------------------------------------------
 
-    def publish(self, channel: str, encoded: str, exclude: str | None = None) -> None:
-        payload = (exclude or "") + "\n" + encoded
+    def publish(
+        self, channel: str, encoded: str, exclude: str | None = None, event: str = ""
+    ) -> None:
+        # exclude, event and the encoded message, one per line: no decoding on the way in.
+        payload = "%s\n%s\n%s" % (exclude or "", event.replace("\n", " "), encoded)
         try:
             self._publisher.publish(channel, payload.encode("utf-8"))
         except (redis.RedisError, OSError) as error:
@@ -212,7 +215,8 @@ class RedisBackend(BaseBackend):
             handler(data)
             return
         self.stats["received"] += 1
-        exclude, _, encoded = data.decode("utf-8").partition("\n")
+        exclude, _, rest = data.decode("utf-8").partition("\n")
+        event, _, encoded = rest.partition("\n")
         self.stats["delivered"] += self.hub.deliver(
             channel.decode("utf-8"), encoded, exclude or None
         )

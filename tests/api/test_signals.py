@@ -373,3 +373,58 @@ def test_user_and_connection_targets(client_for):
     tab2.session.close()
     clientsignal.send_to_user(user.pk, "dm", {"text": "again"})
     assert tab1.events() == [{"event": "dm", "data": {"text": "again"}}]
+
+
+# -- authorization -----------------------------------------------------------------------------
+
+
+def logged_in(client_for, cls, **user_fields):
+    user = User.objects.create_user("u-%s" % uuid.uuid4().hex[:8], password="x", **user_fields)
+    browser = DjangoClient()
+    browser.force_login(user)
+    return client_for(cls, cookies={"sessionid": browser.cookies["sessionid"].value})
+
+
+def test_allow_hook_refuses_a_listen_event(client_for, caplog):
+    class Guarded(SignalConnection):
+        def allow(self, event, data):
+            return data.get("room") != "secret"
+
+    ping = Signal(providing_args=["room"])
+    Guarded.listen("enter", ping)
+    calls = record(ping)
+    client = client_for(Guarded)
+    client.send("enter", {"room": "secret"})
+    (error,) = client.events()
+    assert error["event"] == "error" and "not allowed" in error["data"]["message"]
+    client.send("enter", {"room": "lobby"})
+    assert [kwargs["room"] for _, kwargs in calls] == ["lobby"]
+
+
+def test_only_staff_receive_audit_events(client_for):
+    class Dashboard(SignalConnection):
+        def accepts(self, event):
+            return event != "audit" or self.user.is_staff
+
+    audit, news = Signal(), Signal()
+    Dashboard.broadcast("audit", audit)
+    Dashboard.broadcast("news", news)
+    staff = logged_in(client_for, Dashboard, is_staff=True)
+    member = logged_in(client_for, Dashboard)
+    audit.send(sender=None, what="login")
+    news.send(sender=None, what="hello")
+    assert [e["event"] for e in staff.events()] == ["audit", "news"]
+    assert [e["event"] for e in member.events()] == ["news"]
+    clientsignal.send_to_user(member.connection.user, "audit", {"what": "direct"})
+    assert member.events() == []
+
+
+def test_permission_required(client_for):
+    class Admins(SignalConnection):
+        permission_required = ("auth.change_user",)
+
+    member = logged_in(client_for, Admins)
+    assert member.events() == ['c[4403,"Forbidden"]']
+    superuser = logged_in(client_for, Admins, is_superuser=True)
+    assert superuser.events() == []
+    assert not superuser.session.is_closed
