@@ -66,6 +66,7 @@ class BaseSignalConnection(SockJSConnection):
         self.id = uuid.uuid4().hex
         self.request: HttpRequest | None = None
         self.user: Any = None
+        self.kwargs: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return "<%s %s user=%s>" % (type(self).__name__, self.id, self.user)
@@ -78,14 +79,24 @@ class BaseSignalConnection(SockJSConnection):
         cls._own_registry("_clientsignal_listen")[name] = signal
 
     @classmethod
-    def broadcast(cls, name: str, signal: django.dispatch.Signal) -> None:
+    def broadcast(
+        cls, name: str, signal: django.dispatch.Signal, *, by: tuple[str, ...] = ()
+    ) -> None:
         """Send the event ``name`` to every open connection of this class whenever ``signal``
-        is sent, in any process sharing the backend."""
+        is sent, in any process sharing the backend. With ``by`` (names of URL arguments),
+        only to the connections whose URL arguments equal the signal's values for them:
+        ``RoomConnection.broadcast("said", said, by=("room_id",))`` and
+        ``said.send(sender=None, room_id=7, text="hi")`` reach room 7 only."""
         cls._own_registry("_clientsignal_broadcast")[name] = signal
 
         def forward(sender: Any, signal: Any = None, **kwargs: Any) -> None:
             exclude = sender.id if isinstance(sender, BaseSignalConnection) else None
-            cls.publish(name, {**kwargs, "sender": sender}, exclude=exclude)
+            data = {**kwargs, "sender": sender}
+            if by:
+                url_kwargs = {key: kwargs.get(key) for key in by}
+                cls.send_to_url(url_kwargs, name, data, exclude=exclude)
+            else:
+                cls.publish(name, data, exclude=exclude)
 
         signal.connect(forward, weak=False, dispatch_uid=("clientsignal", cls.channel_name(), name))
 
@@ -152,6 +163,7 @@ class BaseSignalConnection(SockJSConnection):
     def on_open(self, request: Request) -> None:
         self.request = build_django_request(request)
         self.user = self.get_user(self.request)
+        self.kwargs = dict((request.environ or {}).get("clientsignal.url_kwargs") or {})
         if self.login_required and not getattr(self.user, "is_authenticated", False):
             logger.info("%s: refused anonymous client (login required)", type(self).__name__)
             self.close(*LOGIN_REQUIRED)
@@ -162,6 +174,12 @@ class BaseSignalConnection(SockJSConnection):
             return
         backend = self.get_backend()
         targets = [backend.target_channel("connection", self.id)]
+        if self.kwargs:
+            targets += [
+                klass.url_channel(backend, self.kwargs)
+                for klass in type(self).__mro__
+                if issubclass(klass, BaseSignalConnection)
+            ]
         if getattr(self.user, "is_authenticated", False):
             targets.append(backend.target_channel("user", self.user.pk))
         backend.join(self, (*self.channels(backend), *targets))
@@ -228,6 +246,26 @@ class BaseSignalConnection(SockJSConnection):
     def leave(self, group: str) -> None:
         backend = self.get_backend()
         backend.leave_channels(self, (backend.target_channel("group", group),))
+
+    @classmethod
+    def url_channel(cls, backend: BaseBackend, url_kwargs: dict[str, Any]) -> str:
+        """The channel of this class's connections opened with these URL arguments."""
+        name = ",".join("%s=%s" % item for item in sorted(url_kwargs.items()))
+        return backend.target_channel("group", "%s?%s" % (cls.channel_name(), name))
+
+    @classmethod
+    def send_to_url(
+        cls, url_kwargs: dict[str, Any], event: str, data: Any = None, *, exclude: str | None = None
+    ) -> None:
+        """Send one event to the connections of this class opened with ``url_kwargs``
+        (the arguments of a prefix like ``/rooms/<int:room_id>``), in every process."""
+        try:
+            encoded = encode_message(cls.encode_event(event, {} if data is None else data))
+        except Exception:
+            logger.exception("%s: cannot encode %r for %s", cls.__name__, event, url_kwargs)
+            return
+        backend = cls.get_backend()
+        backend.publish(cls.url_channel(backend, url_kwargs), encoded, exclude, event)
 
     @classmethod
     def send_to(cls, kind: str, name: object, event: str, data: Any = None) -> None:

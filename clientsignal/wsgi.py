@@ -101,11 +101,22 @@ class ClientSignalMiddleware:
         self._ready = Event()
         self.cluster: SessionCluster | None = None
 
+        # Prefixes with Django path converters ("/rooms/<int:room_id>") match by pattern.
+        self._patterns = {prefix: _route_pattern(prefix) for prefix, _ in self.services}
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         for prefix, server in self.services:
-            if path == prefix or path.startswith(prefix + "/"):
-                return self._serve(prefix, server, path[len(prefix) :], environ, start_response)
+            pattern = self._patterns[prefix]
+            if pattern is None:
+                if path == prefix or path.startswith(prefix + "/"):
+                    return self._serve(prefix, server, path[len(prefix) :], environ, start_response)
+                continue
+            match = pattern.match(path[1:])
+            if match is not None and (match[0] == "" or match[0].startswith("/")):
+                # The captured arguments reach the connection as ``self.kwargs``.
+                environ["clientsignal.url_kwargs"] = match[2]
+                return self._serve(prefix, server, match[0], environ, start_response)
         return self.application(environ, start_response)
 
     def server_for(self, prefix: str) -> SockJSServer:
@@ -307,6 +318,15 @@ class ClientSignalMiddleware:
                     logger.exception("expiring sessions failed")
             if self.cluster is not None:
                 self.cluster.refresh(now)
+
+
+def _route_pattern(prefix: str) -> Any:
+    """A Django ``RoutePattern`` for a prefix with converters, else None."""
+    if "<" not in prefix:
+        return None
+    from django.urls.resolvers import RoutePattern
+
+    return RoutePattern(prefix.lstrip("/"), is_endpoint=False)
 
 
 # When each open websocket last answered a ping, by id(); gevent-websocket drops pongs.

@@ -43,7 +43,7 @@ def socket_server(redis_server):
         yield server
 
 
-def open_clients(server, count, timeout=15, query=""):
+def open_clients(server, count, timeout=15, query="", path="/signals"):
     """At least ``count`` clients, on at least two workers (the worker's pid comes in the
     hello event). A worker still loading the app takes no connections, so keep opening
     clients until both have some."""
@@ -51,7 +51,7 @@ def open_clients(server, count, timeout=15, query=""):
     deadline = time.monotonic() + timeout
     while len(clients) < count or len(pids) < 2:
         assert time.monotonic() < deadline, "the clients all landed on one worker"
-        client = SignalClient(server.url + "/signals", query=query)
+        client = SignalClient(server.url + path, query=query)
         pids.add(client.next_event()["data"]["pid"])
         clients.append(client)
     return clients, pids

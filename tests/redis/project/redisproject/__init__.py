@@ -26,7 +26,7 @@ class TickConnection(SignalConnection):
 
     def on_open(self, request):
         super().on_open(request)
-        self.send("hello", {"pid": os.getpid()})
+        self.send("hello", {"pid": os.getpid(), "kwargs": self.kwargs})
 
 
 TickConnection.broadcast("tick", tick)
@@ -47,3 +47,22 @@ def answer(sender, connection, text, **kwargs):
 
 
 echo.connect(answer, weak=False)
+
+
+said = Signal(providing_args=["room_id", "text"])
+say = Signal(providing_args=["text"])
+
+
+class RoomConnection(TickConnection):
+    """Mounted on "/rooms/<int:room_id>": what is said in a room is heard in that room."""
+
+
+RoomConnection.listen("say", say)
+RoomConnection.broadcast("said", said, by=("room_id",))
+
+
+def repeat(sender, connection, text, **kwargs):
+    said.send(sender=None, room_id=connection.kwargs["room_id"], text=text)
+
+
+say.connect(repeat, weak=False)

@@ -17,7 +17,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 ROOT_URLCONF = "redisproject.urls"
 CLIENTSIGNAL_BACKEND = os.environ["CLIENTSIGNAL_TEST_REDIS"]
 CLIENTSIGNAL_BACKEND_OPTIONS = {"CHANNEL_PREFIX": "cstest"}
-CLIENTSIGNAL_CONNECTIONS = {"/signals": "redisproject.TickConnection"}
+CLIENTSIGNAL_CONNECTIONS = {
+    "/signals": "redisproject.TickConnection",
+    "/rooms/<int:room_id>": "redisproject.RoomConnection",
+}
 CLIENTSIGNAL_SOCKJS_OPTIONS = {"heartbeat_delay": 1}
 LOGGING = {
     "version": 1,
