@@ -25,16 +25,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import GunicornServer, RedisServer  # noqa: E402
+from tests.support.servers import GunicornServer, RedisServer, _Process  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 LOADGEN = BENCH / "loadgen.js"
+
+
+class NodePeer(_Process):
+    """A Node peer server (bench/peers/) on a free port."""
+
+    name = "node-peer"
+
+    def __init__(self, script: str) -> None:
+        super().__init__()
+        self.script = script
+
+    @property
+    def url(self) -> str:
+        return "http://127.0.0.1:%d" % self.port
+
+    def command(self) -> list[str]:
+        return ["node", str(BENCH / "peers" / self.script), str(self.port)]
 
 
 def servers(workers_redis: bool):
     """(name, GunicornServer, websocket URL builder, mode) for each contender."""
     project = {"PYTHONPATH": os.pathsep.join([str(BENCH / "project"), str(ROOT)])}
     yield "gevent-websocket floor", GunicornServer("bench.floor:application"), "", "raw"
+    yield "sockjs-node 0.3.24", NodePeer("sockjs_node.js"), "/bench", "sockjs"
     yield (
         "clientsignal, 1 worker",
         GunicornServer("benchproject.wsgi:application", env=project, cwd=BENCH / "project"),
