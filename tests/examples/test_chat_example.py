@@ -86,3 +86,24 @@ def test_logged_in_user_on_every_transport(browser, chat_server, transport):
         assert messages(page) == ["alice: via " + transport]
     finally:
         page.context.close()
+
+
+def test_whisper_reaches_every_tab_of_one_user_only(browser, chat_server):
+    alice1 = log_in(browser, chat_server, "alice")
+    alice2 = alice1.context.new_page()  # a second tab, same session
+    alice2.goto(chat_server.url + "/?transport=xhr-streaming")
+    alice2.wait_for_selector("#state:text('connected')", timeout=15000)
+    bob = log_in(browser, chat_server, "bob")
+    try:
+        say(bob, "/w alice psst")
+        for page in (alice1, alice2):
+            page.wait_for_selector("#log li.whisper", timeout=15000)
+            assert page.inner_text("#log li.whisper") == "bob whispers: psst"
+        say(bob, "/w bob to myself")  # marks the end of what bob's tab receives
+        bob.wait_for_selector("#log li.whisper", timeout=15000)
+        assert bob.eval_on_selector_all("#log li.whisper", "l => l.map(x => x.textContent)") == [
+            "bob whispers: to myself"
+        ]
+    finally:
+        alice1.context.close()
+        bob.context.close()

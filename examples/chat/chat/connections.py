@@ -1,11 +1,13 @@
 """The chat: logged-in users only; what one says, everyone in the room sees."""
 
+from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
-from clientsignal import Signal, SignalConnection
+from clientsignal import Signal, SignalConnection, send_to_user
 
-# From browsers: a line of text.
+# From browsers: a line of text, or a whisper to one user (all of their tabs).
 say = Signal(providing_args=["text"])
+whisper = Signal(providing_args=["to", "text"])
 # To browsers: a line said, and who came and went.
 message = Signal(providing_args=["user", "text"])
 presence = Signal(providing_args=["user", "status", "online"])
@@ -35,6 +37,7 @@ class ChatConnection(SignalConnection):
 
 
 ChatConnection.listen("say", say)
+ChatConnection.listen("whisper", whisper)
 ChatConnection.broadcast("message", message)
 ChatConnection.broadcast("presence", presence)
 
@@ -44,3 +47,12 @@ def relay(sender, connection, text, **kwargs):
     text = str(text).strip()[:500]
     if text:
         message.send(sender=None, user=sender.get_username(), text=text)
+
+
+@receiver(whisper)
+def deliver_whisper(sender, connection, to, text, **kwargs):
+    user = get_user_model().objects.filter(username=str(to)).first()
+    if user is None:
+        connection.send("error", {"message": "no user %r" % to, "event": "whisper"})
+        return
+    send_to_user(user, "whisper", {"user": sender.get_username(), "text": str(text)[:500]})
