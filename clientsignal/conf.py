@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     # Pages that may open sessions, as ALLOWED_HOSTS patterns or full origins; None: the
     # request's own host plus ALLOWED_HOSTS. ["*"] allows any page.
     "CLIENTSIGNAL_ALLOWED_ORIGINS": None,
+    # A bearer token that may read the stats views (for a Prometheus scraper); staff always may.
+    "CLIENTSIGNAL_STATS_TOKEN": None,
 }
 
 SOCKJS_STATIC_PATH = "clientsignal/sockjs.min.js"

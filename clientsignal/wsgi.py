@@ -100,6 +100,10 @@ class ClientSignalMiddleware:
         self._starting = False
         self._ready = Event()
         self.cluster: SessionCluster | None = None
+        self._next_stats = 0.0
+        from . import stats
+
+        stats.register(self)
 
         # Prefixes with Django path converters ("/rooms/<int:room_id>") match by pattern.
         self._patterns = {prefix: _route_pattern(prefix) for prefix, _ in self.services}
@@ -306,6 +310,8 @@ class ClientSignalMiddleware:
             pass
 
     def _reap_forever(self) -> None:
+        from . import stats
+
         while True:
             gevent.sleep(REAP_INTERVAL)
             now = clock()
@@ -318,6 +324,12 @@ class ClientSignalMiddleware:
                     logger.exception("expiring sessions failed")
             if self.cluster is not None:
                 self.cluster.refresh(now)
+                if now >= self._next_stats:
+                    self._next_stats = now + stats.PUBLISH_INTERVAL
+                    try:
+                        stats.publish(self.cluster.backend, self.cluster.id)
+                    except Exception:
+                        logger.exception("publishing stats failed")
 
 
 def _route_pattern(prefix: str) -> Any:

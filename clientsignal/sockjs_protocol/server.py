@@ -25,6 +25,7 @@ from .origins import origin_allowed, request_origin
 from .receiver import Receiver
 from .router import route
 from .session import GOING_AWAY, Session, SessionStore
+from .stats import Counters
 from .transports import TRANSPORTS, RawWebSocket, ReceivingTransport, SendingTransport, WebSocket
 from .transports.websocket import refuse_plain_http
 
@@ -65,6 +66,7 @@ class SockJSServer:
         self.options = options or SockJSOptions()
         self.store = store if store is not None else SessionStore()
         self.websockets: set[Session] = set()
+        self.counters = Counters()
         self.iframe = pages.IframePage(self.options.sockjs_url, self.options.allowed_origins)
 
     def handle(self, request: Request, now: float) -> Response | Stream | Upgrade:
@@ -96,6 +98,16 @@ class SockJSServer:
         for session in sessions:
             session.close(*GOING_AWAY)
         return len(sessions)
+
+    def stats(self) -> dict[str, object]:
+        """This service's counters in this process, with its open sessions by transport."""
+        open_by_transport: dict[str, int] = {}
+        for session in [*self.store, *self.websockets]:
+            if not session.is_closed:
+                open_by_transport[session.transport] = (
+                    open_by_transport.get(session.transport, 0) + 1
+                )
+        return {**self.counters.as_dict(), "open": open_by_transport}
 
     def open_sessions(self) -> int:
         return len(self.store) + len(self.websockets)
@@ -203,6 +215,7 @@ class SockJSServer:
             raw=raw,
             max_message_size=self.options.max_message_size,
             max_queued_bytes=self.options.max_queued_bytes,
+            counters=self.counters,
         )
         connection = self.connection_factory(session)
         session.open(connection, lambda: connection.on_open(request))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from . import frames
+from .stats import Counters
 
 if TYPE_CHECKING:
     from .connection import SockJSConnection
@@ -52,8 +53,11 @@ class Session:
         raw: bool = False,
         max_message_size: int = 64 * 1024,
         max_queued_bytes: int = 1024 * 1024,
+        counters: Counters | None = None,
     ) -> None:
         self.id = session_id
+        self.counters = counters if counters is not None else Counters()
+        self.counters.sessions_opened += 1
         self.max_message_size = max_message_size
         self.max_queued_bytes = max_queued_bytes
         self.queued_bytes = 0
@@ -94,6 +98,8 @@ class Session:
         else:
             item = encoded if encoded is not None else frames.encode_message(message or "")
         self.queued_bytes += len(item)
+        self.counters.messages_out += 1
+        self.counters.bytes_out += len(item)
         if self.queued_bytes > self.max_queued_bytes:
             # A client that does not read: drop what it has not taken and close, rather than
             # let its queue grow without bound.
@@ -126,6 +132,8 @@ class Session:
             return
         on_message = self.connection.on_message
         for message in messages:
+            self.counters.messages_in += 1
+            self.counters.bytes_in += len(message)
             if len(message) * 4 > self.max_message_size and (
                 len(message.encode("utf-8", "surrogatepass")) > self.max_message_size
             ):
@@ -203,6 +211,7 @@ class Session:
         if self._closed_notified or self.connection is None:
             return
         self._closed_notified = True
+        self.counters.sessions_closed += 1
         self._safely("on_close", self.connection.on_close)
 
     def _safely(self, what: str, func: Callable[..., object], *args: object) -> bool:
@@ -210,6 +219,7 @@ class Session:
         try:
             func(*args)
         except Exception:
+            self.counters.errors += 1
             logger.exception(
                 "%s.%s raised (session %s, transport %s)",
                 type(self.connection).__name__,

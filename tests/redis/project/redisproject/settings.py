@@ -22,6 +22,7 @@ CLIENTSIGNAL_CONNECTIONS = {
     "/rooms/<int:room_id>": "redisproject.RoomConnection",
 }
 CLIENTSIGNAL_SOCKJS_OPTIONS = {"heartbeat_delay": 1}
+CLIENTSIGNAL_STATS_TOKEN = "stats-token"
 LOGGING = {
     "version": 1,
     "handlers": {"console": {"class": "logging.StreamHandler"}},

@@ -1,1 +1,3 @@
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [path("clientsignal/", include("clientsignal.urls"))]

@@ -1,0 +1,42 @@
+"""Stats views: JSON and Prometheus text, summed over every process with the Redis backend.
+
+Staff users may read them, and so may a client presenting ``CLIENTSIGNAL_STATS_TOKEN`` as a
+bearer token (for a Prometheus scraper).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+
+from . import conf, stats
+
+
+def _allowed(request: HttpRequest) -> bool:
+    token = conf.get("CLIENTSIGNAL_STATS_TOKEN")
+    header = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(header, "Bearer " + token):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_staff)
+
+
+def _totals() -> dict:
+    from .backends import get_backend, is_redis_url
+
+    url = conf.backend_url()
+    backend = get_backend(url, conf.backend_options()) if is_redis_url(url) else None
+    return stats.summed(stats.snapshots(backend))
+
+
+def stats_json(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return HttpResponseForbidden("Staff or CLIENTSIGNAL_STATS_TOKEN only.")
+    return JsonResponse(_totals())
+
+
+def stats_prometheus(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return HttpResponseForbidden("Staff or CLIENTSIGNAL_STATS_TOKEN only.")
+    return HttpResponse(stats.prometheus(_totals()), content_type="text/plain; version=0.0.4")

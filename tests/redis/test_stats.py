@@ -1,0 +1,55 @@
+"""Stats summed over processes: JSON and Prometheus, from two workers through Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.support.http import request
+
+from .conftest import open_clients
+
+pytestmark = pytest.mark.redis
+TOKEN = {"Authorization": "Bearer stats-token"}
+
+
+def totals(server):
+    reply = request("GET", server.url + "/clientsignal/stats.json", headers=TOKEN)
+    assert reply.status == 200, reply.body
+    return json.loads(reply.body)
+
+
+def test_stats_are_summed_over_workers(socket_server):
+    clients, pids = open_clients(socket_server, 5)
+    assert len(pids) == 2
+    for client in clients:
+        client.send("echo", {"text": "x"})
+        assert client.next_event()["event"] == "echo"
+    deadline = time.monotonic() + 10
+    while True:  # each worker publishes its snapshot every 2 s
+        data = totals(socket_server)
+        signals = data["services"].get("/signals", {})
+        if data["processes"] == 2 and signals.get("open", {}).get("websocket") == len(clients):
+            break
+        assert time.monotonic() < deadline, data
+        time.sleep(0.2)
+    assert signals["class"] == "TickConnection"
+    assert signals["sessions_opened"] >= len(clients)
+    assert signals["messages_in"] >= len(clients)
+    assert signals["messages_out"] >= 2 * len(clients)  # hello and echo
+    assert data["backend_states"] == {"connected": 2}
+    metrics = request("GET", socket_server.url + "/clientsignal/metrics", headers=TOKEN)
+    assert metrics.header("Content-Type").startswith("text/plain; version=0.0.4")
+    assert (
+        'clientsignal_sessions_open{service="/signals",transport="websocket"} %d' % len(clients)
+        in metrics.body
+    )
+    assert "clientsignal_processes 2" in metrics.body
+
+
+def test_stats_need_staff_or_the_token(socket_server):
+    assert request("GET", socket_server.url + "/clientsignal/stats.json").status == 403
+    wrong = {"Authorization": "Bearer nope"}
+    assert request("GET", socket_server.url + "/clientsignal/metrics", headers=wrong).status == 403

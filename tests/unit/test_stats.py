@@ -1,0 +1,39 @@
+"""Counters kept by the core, and how snapshots of processes are summed."""
+
+from clientsignal import stats
+from clientsignal.echo import EchoConnection
+from clientsignal.sockjs_protocol import Request, SockJSServer
+
+
+def test_core_counts_sessions_and_messages():
+    server = SockJSServer(EchoConnection)
+    server.handle(Request("POST", "/0/s/xhr"), 0).receiver.pull(0)
+    server.handle(Request("POST", "/0/s/xhr_send", body=b'["ab","c"]'), 0)
+    server.open_websocket(Request("GET", "/0/w/websocket"), 0, raw=False)
+    counted = server.stats()
+    assert counted["open"] == {"xhr": 1, "websocket": 1}
+    assert (counted["sessions_opened"], counted["messages_in"], counted["bytes_in"]) == (2, 2, 3)
+    assert counted["messages_out"] == 2  # echoed
+    server.tick(100)
+    assert server.stats()["sessions_closed"] == 1
+
+
+def test_snapshots_are_summed():
+    snap = {
+        "pid": 1,
+        "services": {"/a": {"class": "A", "open": {"xhr": 2}, "messages_in": 5, "errors": 0}},
+        "backends": {"connected": {}},
+    }
+    other = {**snap, "services": {"/a": {"class": "A", "open": {"xhr": 1, "websocket": 4},
+                                         "messages_in": 1, "errors": 2}}}  # fmt: skip
+    totals = stats.summed([snap, other])
+    assert totals == {
+        "processes": 2,
+        "services": {"/a": {"class": "A", "open": {"xhr": 3, "websocket": 4},
+                            "messages_in": 6, "errors": 2}},
+        "backend_states": {"connected": 2},
+    }  # fmt: skip
+    text = stats.prometheus(totals)
+    assert 'clientsignal_sessions_open{service="/a",transport="websocket"} 4' in text
+    assert 'clientsignal_messages_in_total{service="/a"} 6' in text
+    assert 'clientsignal_backend_processes{state="connected"} 2' in text
