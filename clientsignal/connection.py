@@ -329,6 +329,19 @@ class SignalConnection(BaseSignalConnection):
     on it, so every subclass of it sees them."""
 
 
+class StatsConnection(BaseSignalConnection):
+    """The live stats page's connection: staff only; the middleware pushes the totals to it
+    every couple of seconds. Mount it with ``"/clientsignal/stats": "clientsignal.connection.
+    StatsConnection"`` in ``CLIENTSIGNAL_CONNECTIONS``."""
+
+    login_required = True
+
+    def on_open(self, request: Request) -> None:
+        super().on_open(request)
+        if not self.is_closed and not getattr(self.user, "is_staff", False):
+            self.close(*FORBIDDEN)
+
+
 def listen(name: str, signal: django.dispatch.Signal) -> None:
     """Register ``signal`` as a listened event on :class:`SignalConnection`."""
     SignalConnection.listen(name, signal)

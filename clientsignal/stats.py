@@ -101,3 +101,23 @@ def prometheus(totals: dict[str, Any]) -> str:
     for state, count in sorted(totals["backend_states"].items()):
         lines.append('clientsignal_backend_processes{state="%s"} %d' % (state, count))
     return "\n".join(lines) + "\n"
+
+
+def push_to_pages(middleware: ClientSignalMiddleware) -> None:
+    """Send the current totals to the live stats pages open in this process."""
+    from .connection import StatsConnection
+
+    pages = [
+        session.connection
+        for _prefix, server in middleware.services
+        if isinstance(server.connection_factory, type)
+        and issubclass(server.connection_factory, StatsConnection)
+        for session in [*server.store, *server.websockets]
+        if not session.is_closed and session.connection is not None
+    ]
+    if pages:
+        from .views import totals
+
+        current = totals()
+        for page in pages:
+            page.send("stats", current)

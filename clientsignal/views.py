@@ -22,7 +22,7 @@ def _allowed(request: HttpRequest) -> bool:
     return bool(user is not None and user.is_active and user.is_staff)
 
 
-def _totals() -> dict:
+def totals() -> dict:
     from .backends import get_backend, is_redis_url
 
     url = conf.backend_url()
@@ -33,10 +33,27 @@ def _totals() -> dict:
 def stats_json(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return HttpResponseForbidden("Staff or CLIENTSIGNAL_STATS_TOKEN only.")
-    return JsonResponse(_totals())
+    return JsonResponse(totals())
 
 
 def stats_prometheus(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return HttpResponseForbidden("Staff or CLIENTSIGNAL_STATS_TOKEN only.")
-    return HttpResponse(stats.prometheus(_totals()), content_type="text/plain; version=0.0.4")
+    return HttpResponse(stats.prometheus(totals()), content_type="text/plain; version=0.0.4")
+
+
+def stats_page(request: HttpRequest) -> HttpResponse:
+    """The live page: the totals, updated over a SignalSocket (StatsConnection)."""
+    from django.contrib.admin.views.decorators import staff_member_required
+    from django.shortcuts import render
+
+    def page(request: HttpRequest) -> HttpResponse:
+        prefix = next(
+            (p for p, path in conf.connections().items() if str(path).endswith("StatsConnection")),
+            None,
+        )
+        return render(
+            request, "clientsignal/stats.html", {"totals": totals(), "socket_prefix": prefix}
+        )
+
+    return staff_member_required(page)(request)

@@ -324,12 +324,14 @@ class ClientSignalMiddleware:
                     logger.exception("expiring sessions failed")
             if self.cluster is not None:
                 self.cluster.refresh(now)
-                if now >= self._next_stats:
-                    self._next_stats = now + stats.PUBLISH_INTERVAL
-                    try:
+            if now >= self._next_stats:
+                self._next_stats = now + stats.PUBLISH_INTERVAL
+                try:
+                    if self.cluster is not None:
                         stats.publish(self.cluster.backend, self.cluster.id)
-                    except Exception:
-                        logger.exception("publishing stats failed")
+                    stats.push_to_pages(self)
+                except Exception:
+                    logger.exception("publishing stats failed")
 
 
 def _route_pattern(prefix: str) -> Any:

@@ -66,6 +66,7 @@ def simple_server() -> Iterator[GunicornServer]:
 CHAT_USERS = (
     "from django.contrib.auth.models import User",
     "for name in ('alice', 'bob'): User.objects.create_user(name, password='pw-' + name)",
+    "User.objects.create_user('staff', password='pw-staff', is_staff=True)",
 )
 
 

@@ -107,3 +107,36 @@ def test_whisper_reaches_every_tab_of_one_user_only(browser, chat_server):
     finally:
         alice1.context.close()
         bob.context.close()
+
+
+def test_live_stats_page_updates_itself(browser, chat_server):
+    staff = log_in(browser, chat_server, "staff")  # staff may chat too, and see the stats
+    try:
+        stats = staff.context.new_page()
+        stats.goto(chat_server.url + "/clientsignal/stats/")
+        stats.wait_for_selector("#stats-state:text('live')", timeout=15000)
+        row = "#services tr[data-prefix='/chat'] td:nth-child(3)"
+        stats.wait_for_function(
+            "s => (document.querySelector(s) || {}).textContent === 'websocket: 1'",
+            arg=row,
+            timeout=15000,
+        )
+        bob = log_in(browser, chat_server, "bob", transport="xhr-polling")
+        stats.wait_for_function(
+            "s => /xhr: 1/.test((document.querySelector(s) || {}).textContent || '')",
+            arg=row,
+            timeout=15000,
+        )
+        bob.context.close()
+    finally:
+        staff.context.close()
+
+
+def test_stats_page_is_for_staff(browser, chat_server):
+    alice = log_in(browser, chat_server, "alice")
+    try:
+        response = alice.goto(chat_server.url + "/clientsignal/stats/")
+        assert "/admin/login/" in alice.url  # sent to the admin login
+        assert response.status == 200
+    finally:
+        alice.context.close()

@@ -10,6 +10,8 @@ DEBUG = True
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.messages",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -23,6 +25,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -34,6 +37,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
             ]
         },
     }
@@ -51,7 +55,11 @@ USE_TZ = True
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
-CLIENTSIGNAL_CONNECTIONS = {"/chat": "chat.connections.ChatConnection"}
+CLIENTSIGNAL_CONNECTIONS = {
+    "/chat": "chat.connections.ChatConnection",
+    # The live stats page (/clientsignal/stats/, staff only) listens here.
+    "/clientsignal/live": "clientsignal.connection.StatsConnection",
+}
 CLIENTSIGNAL_BACKEND = os.environ.get("CLIENTSIGNAL_BACKEND") or None
 # Default (None): this site's own pages only. The tests set "*" to show what the check stops.
 _origins = os.environ.get("CHAT_ALLOWED_ORIGINS")
