@@ -66,6 +66,8 @@ class SockJSServer:
         self.options = options or SockJSOptions()
         self.store = store if store is not None else SessionStore()
         self.websockets: set[Session] = set()
+        # This service's endpoints opened inside multiplexed sessions (see .multiplex).
+        self.channels: set[Session] = set()
         self.counters = Counters()
         self.iframe = pages.IframePage(self.options.sockjs_url, self.options.allowed_origins)
 
@@ -94,7 +96,7 @@ class SockJSServer:
         """Close every session with 1001 "Server shutting down": their clients reconnect,
         to another worker. Messages already queued are delivered before the close frame.
         Returns how many sessions were open."""
-        sessions = [s for s in [*self.store, *self.websockets] if not s.is_closed]
+        sessions = [s for s in self.sessions() if not s.is_closed]
         for session in sessions:
             session.close(*GOING_AWAY)
         return len(sessions)
@@ -102,15 +104,20 @@ class SockJSServer:
     def stats(self) -> dict[str, object]:
         """This service's counters in this process, with its open sessions by transport."""
         open_by_transport: dict[str, int] = {}
-        for session in [*self.store, *self.websockets]:
+        for session in self.sessions():
             if not session.is_closed:
-                open_by_transport[session.transport] = (
-                    open_by_transport.get(session.transport, 0) + 1
-                )
+                name = session.transport
+                if getattr(session, "multiplexed", False):
+                    name += " (multiplexed)"
+                open_by_transport[name] = open_by_transport.get(name, 0) + 1
         return {**self.counters.as_dict(), "open": open_by_transport}
 
+    def sessions(self) -> list[Session]:
+        """This service's sessions in this process: stored, websocket and multiplexed."""
+        return [*self.store, *self.websockets, *self.channels]
+
     def open_sessions(self) -> int:
-        return len(self.store) + len(self.websockets)
+        return len(self.store) + len(self.websockets) + len(self.channels)
 
     def websocket_message(self, session: Session, data: str) -> None:
         """One websocket text message; raises :class:`~.exceptions.BrokenJSON` if it's not
