@@ -23,7 +23,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     from . import conf
 
     errors: list[checks.CheckMessage] = []
-    errors += _check_connections(conf.get("CLIENTSIGNAL_CONNECTIONS"))
+    connections = conf.get("CLIENTSIGNAL_CONNECTIONS")
+    errors += _check_connections(connections)
+    errors += _check_multiplex(conf.get("CLIENTSIGNAL_MULTIPLEX"), connections)
     errors += _check_encoding(conf)
     errors += _check_sockjs_options(conf.get("CLIENTSIGNAL_SOCKJS_OPTIONS"))
     errors += _check_backend(
@@ -99,6 +101,29 @@ def _check_connections(value: Any) -> list[checks.CheckMessage]:
                 )
             )
     return errors
+
+
+def _check_multiplex(value: Any, connections: Any) -> list[checks.CheckMessage]:
+    if value is None:
+        return []
+    if not isinstance(value, str) or not value.startswith("/") or value.endswith("/"):
+        return [
+            checks.Error(
+                "CLIENTSIGNAL_MULTIPLEX = %r is not a URL prefix." % (value,),
+                hint="Use a path starting with '/' and not ending with one, like "
+                "'/clientsignal/multiplex', or None to turn multiplexing off.",
+                id="clientsignal.E005",
+            )
+        ]
+    if isinstance(connections, dict) and value in connections:
+        return [
+            checks.Error(
+                "CLIENTSIGNAL_MULTIPLEX = %r is also a key of CLIENTSIGNAL_CONNECTIONS." % value,
+                hint="Give the multiplexed service a prefix of its own.",
+                id="clientsignal.E006",
+            )
+        ]
+    return []
 
 
 def _check_encoding(conf: Any) -> list[checks.CheckMessage]:

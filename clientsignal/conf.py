@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     # Pages that may open sessions, as ALLOWED_HOSTS patterns or full origins; None: the
     # request's own host plus ALLOWED_HOSTS. ["*"] allows any page.
     "CLIENTSIGNAL_ALLOWED_ORIGINS": None,
+    # The URL prefix of the multiplexed service ("/clientsignal/multiplex"): SignalSockets of
+    # one page then share one SockJS session. None: no multiplexing.
+    "CLIENTSIGNAL_MULTIPLEX": None,
     # A bearer token that may read the stats views (for a Prometheus scraper); staff always may.
     "CLIENTSIGNAL_STATS_TOKEN": None,
 }
@@ -42,6 +45,10 @@ def get(name: str) -> Any:
 
 def connections() -> dict[str, str | type]:
     return dict(get("CLIENTSIGNAL_CONNECTIONS"))
+
+
+def multiplex() -> str | None:
+    return get("CLIENTSIGNAL_MULTIPLEX")
 
 
 def sockjs_url() -> str:

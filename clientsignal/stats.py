@@ -34,7 +34,8 @@ def process_snapshot() -> dict[str, Any]:
     services: dict[str, Any] = {}
     for middleware in list(_middlewares):
         for prefix, server in middleware.services:
-            name = getattr(server.connection_factory, "__qualname__", "?")
+            factory = server.connection_factory
+            name = getattr(factory, "__qualname__", None) or type(factory).__qualname__
             services[prefix] = {"class": name, **server.stats()}
     backends = {
         str(getattr(backend, "state", "in-process")): dict(getattr(backend, "stats", {}))
@@ -112,7 +113,7 @@ def push_to_pages(middleware: ClientSignalMiddleware) -> None:
         for _prefix, server in middleware.services
         if isinstance(server.connection_factory, type)
         and issubclass(server.connection_factory, StatsConnection)
-        for session in [*server.store, *server.websockets]
+        for session in server.sessions()
         if not session.is_closed and session.connection is not None
     ]
     if pages:

@@ -39,6 +39,7 @@ from .sockjs_protocol import (
     Upgrade,
 )
 from .sockjs_protocol.connection import SockJSConnection
+from .sockjs_protocol.multiplex import Endpoint, Multiplexer
 
 if TYPE_CHECKING:
     from .forwarding import SessionCluster
@@ -59,6 +60,8 @@ class ClientSignalMiddleware:
     default); a class's ``sockjs_options`` override them for its prefix.
     ``sessions_url`` is a Redis URL through which the workers share HTTP sessions (see
     :mod:`clientsignal.forwarding`); by default ``CLIENTSIGNAL_BACKEND`` when it is Redis.
+    ``multiplex`` is the prefix of the multiplexed service, on which one SockJS session
+    carries channels to any of the other prefixes (``CLIENTSIGNAL_MULTIPLEX``; None: off).
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class ClientSignalMiddleware:
         *,
         options: Mapping[str, Any] | None = None,
         sessions_url: str | None = None,
+        multiplex: str | None = None,
     ) -> None:
         self.application = application
         self._backend_options: dict[str, Any] = {}
@@ -75,6 +79,8 @@ class ClientSignalMiddleware:
             from . import conf
 
             connections = conf.connections()
+            if multiplex is None:
+                multiplex = conf.multiplex()
             if options is None:
                 options = conf.sockjs_options()
             if sessions_url is None and is_redis_url(conf.backend_url()):
@@ -92,6 +98,9 @@ class ClientSignalMiddleware:
             cls = _import(spec) if isinstance(spec, str) else spec
             service_options = base.updated(dict(getattr(cls, "sockjs_options", {}) or {}))
             services.append((prefix.rstrip("/"), SockJSServer(cls, service_options)))
+        self.multiplex = multiplex.rstrip("/") if multiplex else None
+        if self.multiplex is not None:
+            services.append((self.multiplex, SockJSServer(Multiplexer(self.endpoint), base)))
         # Longest prefix first, so "/a/b" wins over "/a".
         self.services: list[tuple[str, SockJSServer]] = sorted(
             services, key=lambda item: len(item[0]), reverse=True
@@ -109,19 +118,37 @@ class ClientSignalMiddleware:
         self._patterns = {prefix: _route_pattern(prefix) for prefix, _ in self.services}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        path = environ.get("PATH_INFO", "")
+        found = self.match(environ.get("PATH_INFO", ""))
+        if found is None:
+            return self.application(environ, start_response)
+        prefix, server, rest, url_kwargs = found
+        if url_kwargs is not None:
+            # The captured arguments reach the connection as ``self.kwargs``.
+            environ["clientsignal.url_kwargs"] = url_kwargs
+        return self._serve(prefix, server, rest, environ, start_response)
+
+    def match(self, path: str) -> tuple[str, SockJSServer, str, dict[str, Any] | None] | None:
+        """The service of ``path``: (prefix, server, the path under the prefix, the arguments
+        a prefix with converters captured, else None); None when no prefix matches."""
         for prefix, server in self.services:
             pattern = self._patterns[prefix]
             if pattern is None:
                 if path == prefix or path.startswith(prefix + "/"):
-                    return self._serve(prefix, server, path[len(prefix) :], environ, start_response)
+                    return prefix, server, path[len(prefix) :], None
                 continue
             match = pattern.match(path[1:])
             if match is not None and (match[0] == "" or match[0].startswith("/")):
-                # The captured arguments reach the connection as ``self.kwargs``.
-                environ["clientsignal.url_kwargs"] = match[2]
-                return self._serve(prefix, server, match[0], environ, start_response)
-        return self.application(environ, start_response)
+                return prefix, server, match[0], match[2]
+        return None
+
+    def endpoint(self, path: str) -> Endpoint | None:
+        """The endpoint a multiplexed channel to ``path`` opens: a connection prefix exactly
+        (not a URL under it, and not the multiplexed service itself)."""
+        found = self.match(path)
+        if found is None or found[0] == self.multiplex or found[2] not in ("", "/"):
+            return None
+        _prefix, server, _rest, url_kwargs = found
+        return Endpoint(server, path, url_kwargs or {})
 
     def server_for(self, prefix: str) -> SockJSServer:
         """The SockJS service mounted on ``prefix``."""

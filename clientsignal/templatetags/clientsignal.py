@@ -15,9 +15,16 @@ register = template.Library()
 @register.simple_tag
 def clientsignal_js() -> SafeString:
     """``<script>`` elements for sockjs-client (``CLIENTSIGNAL_SOCKJS_URL``, by default our
-    static copy) and ``clientsignal.js``, through Django's static files storage."""
-    return format_html(
-        '<script src="{}"></script>\n<script src="{}"></script>',
-        conf.sockjs_url(),
-        static(conf.CLIENT_STATIC_PATH),
-    )
+    static copy) and ``clientsignal.js``, through Django's static files storage. With
+    ``CLIENTSIGNAL_MULTIPLEX`` set, the client script carries its prefix (``data-multiplex``)
+    and every ``SignalSocket`` of the page shares one SockJS session."""
+    multiplex = conf.multiplex()
+    if multiplex:
+        client = format_html(
+            '<script src="{}" data-multiplex="{}"></script>',
+            static(conf.CLIENT_STATIC_PATH),
+            multiplex,
+        )
+    else:
+        client = format_html('<script src="{}"></script>', static(conf.CLIENT_STATIC_PATH))
+    return format_html('<script src="{}"></script>\n{}', conf.sockjs_url(), client)

@@ -33,6 +33,8 @@ def test_valid_settings_pass():
         ({"CLIENTSIGNAL_CONNECTIONS": {"/x": "nope.Missing"}}, ["clientsignal.E003"]),
         ({"CLIENTSIGNAL_CONNECTIONS": {"/x": "clientsignal.echo.EchoConnection"}},
          ["clientsignal.E004"]),
+        ({"CLIENTSIGNAL_MULTIPLEX": "multiplex"}, ["clientsignal.E005"]),
+        ({"CLIENTSIGNAL_MULTIPLEX": "/signals"}, ["clientsignal.E006"]),
         ({"CLIENTSIGNAL_JSON_ENCODER": "nope.Encoder"}, ["clientsignal.E010"]),
         ({"CLIENTSIGNAL_JSON_ENCODER": "clientsignal.signal_object_hook"}, ["clientsignal.E011"]),
         ({"CLIENTSIGNAL_JSON_OBJECT_HOOK": "nope.hook"}, ["clientsignal.E012"]),
@@ -86,6 +88,33 @@ def test_template_tag():
         assert '<script src="/assets/sockjs.js">' in Template(
             "{% load clientsignal %}{% clientsignal_js %}"
         ).render(Context())
+    with override_settings(CLIENTSIGNAL_MULTIPLEX="/clientsignal/multiplex"):
+        assert (
+            Template("{% load clientsignal %}{% clientsignal_js %}")
+            .render(Context())
+            .endswith(
+                '<script src="/static/clientsignal/clientsignal.js"'
+                ' data-multiplex="/clientsignal/multiplex"></script>'
+            )
+        )
+
+
+def test_multiplexed_service_is_mounted_and_resolves_only_connection_prefixes():
+    app = ClientSignalMiddleware(
+        lambda environ, start_response: [],
+        {"/signals": SIGNAL_CONNECTION, "/rooms/<int:room_id>": SIGNAL_CONNECTION},
+        multiplex="/mux",
+    )
+    assert call(app, "/mux/info")[0] == "200 OK"
+    endpoint = app.endpoint("/rooms/7")
+    assert (endpoint.server, endpoint.url_kwargs) == (
+        app.server_for("/rooms/<int:room_id>"),
+        {"room_id": 7},
+    )
+    assert app.endpoint("/signals").server is app.server_for("/signals")
+    # Not the multiplexed service itself, not a URL under a prefix, not an unknown path.
+    for path in ("/mux", "/signals/info", "/rooms/x", "/elsewhere"):
+        assert app.endpoint(path) is None
 
 
 def test_template_tag_with_manifest_storage(tmp_path):

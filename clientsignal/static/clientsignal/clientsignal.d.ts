@@ -24,7 +24,15 @@ declare namespace SignalSocket {
     SockJS?: new (url: string, reserved?: null, options?: Record<string, unknown>) => unknown;
     /** Random source for the jitter, in [0, 1). Default Math.random. */
     random?: () => number;
+    /**
+     * The prefix of the server's multiplexed service (CLIENTSIGNAL_MULTIPLEX): this socket is
+     * then a channel of one SockJS session shared with the page's other SignalSockets on that
+     * server. false or null: a session of its own. Default: the template tag's
+     * data-multiplex attribute, else null.
+     */
+    multiplex?: string | false | null;
   }
+  interface OpenInfo { transport?: string; multiplexed: boolean; }
   interface CloseInfo { code: number; reason: string; wasClean: boolean; }
   interface ReconnectingInfo { attempt: number; delay: number; }
   interface ErrorInfo { message: string; [key: string]: unknown; }
@@ -34,6 +42,8 @@ declare namespace SignalSocket {
 declare class SignalSocket {
   constructor(url: string, options?: SignalSocket.Options);
   static readonly version: string;
+  /** Defaults of every option (set defaults.multiplex to turn multiplexing on by hand). */
+  static defaults: SignalSocket.Options;
   static readonly CONNECTING: 0;
   static readonly OPEN: 1;
   static readonly CLOSING: 2;
@@ -43,7 +53,9 @@ declare class SignalSocket {
   readonly readyState: number;
   /** The SockJS transport in use, when known. */
   readonly transport: string | undefined;
-  on(name: 'open', fn: SignalSocket.Handler<{ transport?: string }>): this;
+  /** Whether this socket is a channel of a shared, multiplexed SockJS session. */
+  readonly multiplexed: boolean;
+  on(name: 'open', fn: SignalSocket.Handler<SignalSocket.OpenInfo>): this;
   on(name: 'close', fn: SignalSocket.Handler<SignalSocket.CloseInfo>): this;
   on(name: 'reconnecting', fn: SignalSocket.Handler<SignalSocket.ReconnectingInfo>): this;
   on(name: 'error', fn: SignalSocket.Handler<SignalSocket.ErrorInfo>): this;

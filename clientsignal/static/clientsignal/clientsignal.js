@@ -9,6 +9,12 @@
  * reconnects with exponential backoff and jitter; sends made while it is not open are queued
  * (bounded) and flushed in order on the next open. Local events: open, close, reconnecting,
  * error. Needs sockjs-client (the global SockJS, or require('sockjs-client') under Node).
+ *
+ * Multiplexing: with a multiplexed service (option `multiplex`, by default the prefix the
+ * template tag gives in the script's data-multiplex attribute), every SignalSocket of the page
+ * whose endpoint is on that server shares one SockJS session: each is a channel, subscribed
+ * with "sub,<path>" and closed with "uns,<path>", its messages travelling as
+ * "msg,<path>,<json>". Opening or closing a channel never reconnects the others.
  */
 (function (root, factory) {
   'use strict';
@@ -21,6 +27,12 @@
   }
 }(typeof self !== 'undefined' ? self : this, function (GlobalSockJS) {
   'use strict';
+
+  // The multiplexed service the template tag named on this script, if any.
+  var scriptMultiplex = null;
+  if (typeof document !== 'undefined' && document.currentScript) {
+    scriptMultiplex = document.currentScript.getAttribute('data-multiplex');
+  }
 
   var CONNECTING = 0, OPEN = 1, CLOSING = 2, CLOSED = 3;
   // Close codes after which reconnecting cannot help: the server refused this client.
@@ -36,7 +48,8 @@
     maxQueue: 1000,
     maxRetries: Infinity,
     SockJS: undefined,
-    random: Math.random
+    random: Math.random,
+    multiplex: scriptMultiplex
   };
 
   function SignalSocket(url, options) {
@@ -54,20 +67,36 @@
     this._timer = null;
     this._stopped = false;
     this._sock = null;
+    // Multiplexed: a channel of a shared Multiplexer instead of a SockJS session of its own.
+    this._mux = Multiplexer.of(this);
+    this._topic = null;
+    this._state = CONNECTING;
     this._connect();
   }
 
   SignalSocket.version = '0.1.0';
+  /** Defaults of every option; set SignalSocket.defaults.multiplex to turn multiplexing on. */
+  SignalSocket.defaults = DEFAULTS;
   SignalSocket.CONNECTING = CONNECTING;
   SignalSocket.OPEN = OPEN;
   SignalSocket.CLOSING = CLOSING;
   SignalSocket.CLOSED = CLOSED;
 
   Object.defineProperty(SignalSocket.prototype, 'readyState', {
-    get: function () { return this._sock ? this._sock.readyState : CLOSED; }
+    get: function () {
+      if (this._mux) { return this._state; }
+      return this._sock ? this._sock.readyState : CLOSED;
+    }
   });
   Object.defineProperty(SignalSocket.prototype, 'transport', {
-    get: function () { return this._sock ? this._sock.transport : undefined; }
+    get: function () {
+      var sock = this._mux ? this._mux.sock : this._sock;
+      return sock ? sock.transport : undefined;
+    }
+  });
+  /** Whether this socket is a channel of a shared, multiplexed SockJS session. */
+  Object.defineProperty(SignalSocket.prototype, 'multiplexed', {
+    get: function () { return this._mux !== null; }
   });
 
   /** Call fn(data, name) for every event `name`. */
@@ -96,7 +125,11 @@
   /** Send the event `name` to the server; queued while the socket is not open. */
   SignalSocket.prototype.send = function (name, data) {
     var text = JSON.stringify({event: name, data: data === undefined ? {} : data});
-    if (this._sock && this._sock.readyState === OPEN) {
+    if (this._mux && this._state === OPEN) {
+      this._mux.send(this._topic, text);
+      return true;
+    }
+    if (!this._mux && this._sock && this._sock.readyState === OPEN) {
       this._sock.send(text);
       return true;
     }
@@ -113,64 +146,252 @@
   SignalSocket.prototype.close = function (code, reason) {
     this._stopped = true;
     if (this._timer !== null) { clearTimeout(this._timer); this._timer = null; }
+    if (this._mux) {
+      this._mux.remove(this);
+      if (this._state !== CLOSED) {
+        this._state = CLOSED;
+        this._emit('close', {code: code || 1000, reason: reason || 'Normal closure', wasClean: true});
+      }
+      return;
+    }
     if (this._sock) { this._sock.close(code || 1000, reason || 'Normal closure'); }
   };
 
   SignalSocket.prototype._connect = function () {
+    if (this._mux) {
+      this._state = CONNECTING;
+      this._mux.add(this);
+      return;
+    }
     var self = this;
-    var sockjsOptions = {};
-    for (var key in this.options.sockjsOptions) { sockjsOptions[key] = this.options.sockjsOptions[key]; }
-    if (this.options.transports) { sockjsOptions.transports = this.options.transports; }
-    var sock = this._sock = new this._SockJS(this.url, null, sockjsOptions);
+    var sock = this._sock = new this._SockJS(this.url, null, sockjsOptions(this.options));
     sock.onopen = function () {
       if (sock !== self._sock) { return; }
-      self._attempt = 0;
-      var queued = self._queue;
-      self._queue = [];
-      for (var i = 0; i < queued.length; i++) { sock.send(queued[i]); }
-      self._emit('open', {transport: sock.transport});
+      self._opened();
     };
     sock.onmessage = function (e) {
       if (sock !== self._sock) { return; }
-      var message;
-      try {
-        message = JSON.parse(e.data);
-      } catch (err) {
-        self._emit('error', {message: 'malformed message from server', data: e.data});
-        return;
-      }
-      if (message && typeof message.event === 'string') {
-        self._emit(message.event, message.data);
-      } else {
-        self._emit('error', {message: 'message without an event name', data: e.data});
-      }
+      self._receive(e.data);
     };
     sock.onclose = function (e) {
       if (sock !== self._sock) { return; }
-      var info = {code: e.code, reason: e.reason, wasClean: e.wasClean};
-      self._emit('close', info);
-      if (self._stopped || !self.options.reconnect || FINAL_CODES.indexOf(e.code) !== -1) {
-        self._stopped = true;
-        return;
-      }
-      self._scheduleReconnect();
+      self._closed({code: e.code, reason: e.reason, wasClean: e.wasClean}, true);
     };
   };
 
-  SignalSocket.prototype._scheduleReconnect = function () {
+  function sockjsOptions(options) {
+    var result = {};
+    for (var key in options.sockjsOptions) { result[key] = options.sockjsOptions[key]; }
+    if (options.transports) { result.transports = options.transports; }
+    return result;
+  }
+
+  // One message from the server: {"event": name, "data": ...}.
+  SignalSocket.prototype._receive = function (text) {
+    var message;
+    try {
+      message = JSON.parse(text);
+    } catch (err) {
+      this._emit('error', {message: 'malformed message from server', data: text});
+      return;
+    }
+    if (message && typeof message.event === 'string') {
+      this._emit(message.event, message.data);
+    } else {
+      this._emit('error', {message: 'message without an event name', data: text});
+    }
+  };
+
+  // The session (or channel) opened: flush what was queued meanwhile, in order.
+  SignalSocket.prototype._opened = function () {
+    this._attempt = 0;
+    this._state = OPEN;
+    var queued = this._queue;
+    this._queue = [];
+    for (var i = 0; i < queued.length; i++) {
+      if (this._mux) { this._mux.send(this._topic, queued[i]); } else { this._sock.send(queued[i]); }
+    }
+    this._emit('open', {transport: this.transport, multiplexed: this._mux !== null});
+  };
+
+  // The session (or channel) closed. Unless stopped, refused for good or out of retries, try
+  // again after a backoff: itself (`retry`), or, for a channel whose shared session dropped,
+  // when its multiplexer reconnects (`retry` false; the multiplexer gives the delay).
+  SignalSocket.prototype._closed = function (info, retry, delay) {
+    this._state = CLOSED;
+    this._emit('close', info);
     var o = this.options;
-    if (this._attempt >= o.maxRetries) { this._stopped = true; return; }
-    var base = Math.min(o.maxDelay, o.minDelay * Math.pow(o.factor, this._attempt));
-    // Jitter: spread reconnects so a restarted server is not hit by every client at once.
-    var delay = Math.round(base * (1 - o.jitter + o.jitter * 2 * o.random()));
+    if (this._stopped || !o.reconnect || FINAL_CODES.indexOf(info.code) !== -1 ||
+        this._attempt >= o.maxRetries) {
+      this._stopped = true;
+      if (this._mux) { this._mux.remove(this); }
+      return;
+    }
+    if (delay === undefined) { delay = backoff(o, this._attempt); }
     this._attempt += 1;
     this._emit('reconnecting', {attempt: this._attempt, delay: delay});
+    if (!retry) { return; }
     var self = this;
     this._timer = setTimeout(function () {
       self._timer = null;
       if (!self._stopped) { self._connect(); }
     }, delay);
   };
+
+  // The delay before reconnect attempt number `attempt` (0-based), with jitter: a restarted
+  // server is not hit by every client at once.
+  function backoff(o, attempt) {
+    var base = Math.min(o.maxDelay, o.minDelay * Math.pow(o.factor, attempt));
+    return Math.round(base * (1 - o.jitter + o.jitter * 2 * o.random()));
+  }
+
+  // -- multiplexing ---------------------------------------------------------------------------
+
+  var multiplexers = {};
+
+  // The origin of an absolute http(s) URL, else '' (a relative URL: the page's own).
+  function originOf(url) {
+    var match = /^(https?:)\/\/([^\/?#]+)/i.exec(url);
+    return match ? (match[1] + '//' + match[2]).toLowerCase() : '';
+  }
+
+  function pageOrigin() {
+    if (typeof location === 'undefined' || !location.host) { return ''; }
+    return (location.protocol + '//' + location.host).toLowerCase();
+  }
+
+  // The endpoint path (and query) of a SignalSocket URL, the topic of its channel.
+  function endpointPath(url) {
+    return url.slice(originOf(url).length).split('#')[0];
+  }
+
+  function isEmpty(object) {
+    for (var key in object) { if (Object.prototype.hasOwnProperty.call(object, key)) { return false; } }
+    return true;
+  }
+
+  /**
+   * One SockJS session to a multiplexed service, shared by the page's SignalSockets whose
+   * endpoints are on the same server: each is a member with a topic (its endpoint path, plus
+   * "#2", "#3"... when one page opens an endpoint twice). The session lives while any member
+   * does; after a drop it reconnects with the backoff options of the socket that created it
+   * and subscribes every member again.
+   */
+  function Multiplexer(url, creator) {
+    this.url = url;
+    this.options = creator.options;
+    this._SockJS = creator._SockJS;
+    this.members = {};  // topic -> SignalSocket
+    this.sock = null;
+    this._attempt = 0;
+    this._timer = null;
+  }
+
+  /** The multiplexer `socket` joins, or null when it needs a session of its own. */
+  Multiplexer.of = function (socket) {
+    var url = socket.options.multiplex;
+    if (!url || typeof url !== 'string') { return null; }
+    var page = pageOrigin();
+    if ((originOf(url) || page) !== (originOf(socket.url) || page)) { return null; }
+    var path = endpointPath(socket.url);
+    if (path.charAt(0) !== '/' || path.indexOf(',') !== -1) { return null; }
+    if (!multiplexers[url]) { multiplexers[url] = new Multiplexer(url, socket); }
+    return multiplexers[url];
+  };
+
+  /** Subscribe `socket`'s channel: now if the session is open, else once it opens. */
+  Multiplexer.prototype.add = function (socket) {
+    if (socket._topic === null) {
+      var path = endpointPath(socket.url);
+      var topic = path;
+      for (var n = 2; this.members[topic]; n++) { topic = path + '#' + n; }
+      socket._topic = topic;
+    }
+    this.members[socket._topic] = socket;
+    if (this.sock && this.sock.readyState === OPEN) {
+      this.sock.send('sub,' + socket._topic);
+    } else if (!this.sock && this._timer === null) {
+      this._connect();
+    }
+  };
+
+  /** `socket` leaves: its channel is closed on the server; the last one closes the session. */
+  Multiplexer.prototype.remove = function (socket) {
+    if (this.members[socket._topic] !== socket) { return; }
+    delete this.members[socket._topic];
+    if (this.sock && this.sock.readyState === OPEN) { this.sock.send('uns,' + socket._topic); }
+    if (!isEmpty(this.members)) { return; }
+    if (multiplexers[this.url] === this) { delete multiplexers[this.url]; }
+    if (this._timer !== null) { clearTimeout(this._timer); this._timer = null; }
+    if (this.sock) {
+      var sock = this.sock;
+      this.sock = null;
+      sock.close(1000, 'Normal closure');
+    }
+  };
+
+  Multiplexer.prototype.send = function (topic, text) {
+    this.sock.send('msg,' + topic + ',' + text);
+  };
+
+  Multiplexer.prototype._connect = function () {
+    var self = this;
+    for (var name in this.members) {
+      if (this.members[name]._timer === null) { this.members[name]._state = CONNECTING; }
+    }
+    var sock = this.sock = new this._SockJS(this.url, null, sockjsOptions(this.options));
+    sock.onopen = function () {
+      if (sock !== self.sock) { return; }
+      self._attempt = 0;
+      for (var topic in self.members) {
+        // Not those waiting out their own backoff after the server closed their channel.
+        if (self.members[topic]._timer === null) { sock.send('sub,' + topic); }
+      }
+    };
+    sock.onmessage = function (e) {
+      if (sock !== self.sock) { return; }
+      self._message(String(e.data));
+    };
+    sock.onclose = function (e) {
+      if (sock !== self.sock) { return; }
+      self.sock = null;
+      var delay = backoff(self.options, self._attempt);
+      var info = {code: e.code, reason: e.reason, wasClean: e.wasClean};
+      for (var topic in self.members) {
+        var member = self.members[topic];
+        // Those waiting out their own backoff are closed already.
+        if (member._timer === null) { member._closed(info, false, delay); }
+      }
+      if (isEmpty(self.members)) { return; }  // every member stopped (or was refused)
+      self._attempt += 1;
+      self._timer = setTimeout(function () {
+        self._timer = null;
+        if (!isEmpty(self.members)) { self._connect(); }
+      }, delay);
+    };
+  };
+
+  // "sub,<topic>" (open), "msg,<topic>,<json>" or "uns,<topic>,[code,reason]" (closed).
+  Multiplexer.prototype._message = function (text) {
+    var first = text.indexOf(',');
+    var second = text.indexOf(',', first + 1);
+    var topic = second === -1 ? text.slice(first + 1) : text.slice(first + 1, second);
+    var member = first === -1 ? undefined : this.members[topic];
+    if (!member) { return; }
+    var kind = text.slice(0, first);
+    if (kind === 'msg') {
+      member._receive(text.slice(second + 1));
+    } else if (kind === 'sub') {
+      member._opened();
+    } else if (kind === 'uns') {
+      // The server closed this channel only; the member retries on its own backoff.
+      var close = [1000, ''];
+      try { close = JSON.parse(text.slice(second + 1)); } catch (err) { /* keep the default */ }
+      member._closed({code: close[0], reason: close[1], wasClean: true}, true);
+    }
+  };
+
+  SignalSocket.Multiplexer = Multiplexer;
 
   SignalSocket.prototype._emit = function (name, data) {
     var list = this._handlers[name];

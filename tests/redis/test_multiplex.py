@@ -1,0 +1,80 @@
+"""Multiplexing on two workers: one xhr-polling session, its requests landing on either
+worker, carries channels to two endpoints; signals from another process reach each channel."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from tests.support.http import request
+
+from .conftest import send_ticks
+
+pytestmark = pytest.mark.redis
+
+
+class PollingMux:
+    """A multiplexed SockJS session over xhr-polling, one fresh connection per request (so
+    gunicorn's workers take turns at them)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.url = "%s/multiplex/000/%s" % (base_url, uuid.uuid4().hex)
+        self.pending: list[str] = []
+        assert self._poll() == "o"
+
+    def send(self, *messages: str) -> None:
+        reply = request("POST", self.url + "/xhr_send", json.dumps(messages))
+        assert reply.status == 204, reply.body
+
+    def next(self, timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        while not self.pending:
+            assert time.monotonic() < deadline, "nothing within %.0f s" % timeout
+            frame = self._poll()
+            if frame.startswith("a"):
+                self.pending.extend(json.loads(frame[1:]))
+            else:
+                assert frame == "h", frame
+        return self.pending.pop(0)
+
+    def next_event(self, topic: str) -> dict:
+        kind, got, payload = self.next().split(",", 2)
+        assert (kind, got) == ("msg", topic)
+        return json.loads(payload)
+
+    def _poll(self) -> str:
+        reply = request("POST", self.url + "/xhr", timeout=20)
+        assert reply.status == 200, reply.body
+        return reply.body.rstrip("\n")
+
+
+def test_channels_of_one_session_across_two_workers(socket_server, redis_server):
+    mux = PollingMux(socket_server.url)
+    mux.send("sub,/signals?as=7", "sub,/rooms/7")
+    assert mux.next() == "sub,/signals?as=7"
+    hello = mux.next_event("/signals?as=7")
+    assert (hello["event"], hello["data"]["kwargs"]) == ("hello", {})
+    assert mux.next() == "sub,/rooms/7"
+    assert mux.next_event("/rooms/7")["data"]["kwargs"] == {"room_id": 7}
+
+    # A listened event through one channel; its answer comes back on that channel only.
+    mux.send('msg,/signals?as=7,{"event":"echo","data":{"text":"a,b"}}')
+    assert mux.next_event("/signals?as=7") == {"event": "echo", "data": {"text": "a,b"}}
+
+    # From a separate process: the user of the channel's own query string, then a broadcast
+    # that both channels' classes receive (RoomConnection is a TickConnection).
+    assert send_ticks(redis_server.url, "user", 7, "for seven").returncode == 0
+    assert mux.next_event("/signals?as=7") == {"event": "dm", "data": {"text": "for seven"}}
+    assert send_ticks(redis_server.url, 1, "end").returncode == 0
+    ticks = {mux.next().split(",", 2)[1] for _ in range(2)}
+    assert ticks == {"/signals?as=7", "/rooms/7"}
+
+    # Closing one channel leaves the other; the server forgets the closed one.
+    mux.send("uns,/rooms/7")
+    assert send_ticks(redis_server.url, 1, "again").returncode == 0
+    assert mux.next_event("/signals?as=7")["data"]["origin"] == "again"
+    mux.send('msg,/rooms/7,{"event":"say","data":{"text":"late"}}')
+    assert mux.next() == 'uns,/rooms/7,[4404,"No such endpoint"]'
