@@ -1,22 +1,29 @@
-"""The chat example: logged-in users through gunicorn in Chromium, and SignalSocket's
-reconnect across a server restart."""
+"""The chat example: logged-in users through gunicorn in Chromium, rooms, multiplexing, and
+SignalSocket's reconnect across a server restart."""
 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 import websocket
 
+from tests.examples.conftest import CHAT_USERS, run_example
 from tests.support.transports import BROWSER_TRANSPORTS
 
 pytestmark = pytest.mark.browser
 
 
-def log_in(browser, server, name, transport=None):
+def log_in(browser, server, name, transport=None, room=None):
     context = browser.new_context()
     page = context.new_page()
-    page.goto(server.url + "/login/?next=/" + ("%3Ftransport=" + transport if transport else ""))
+    # Every websocket the page opens, to count the underlying connections.
+    page.websockets = []
+    page.on("websocket", lambda ws: page.websockets.append(ws))
+    after = "/rooms/%d/" % room if room else "/"
+    query = "?transport=" + transport if transport else ""
+    page.goto(server.url + "/login/?next=" + quote(after + query))
     page.fill("#id_username", name)
     page.fill("#id_password", "pw-" + name)
     page.click("#login")
@@ -51,7 +58,7 @@ def test_two_users_chat(browser, chat_server):
 
 
 def test_anonymous_clients_are_refused(chat_server):
-    url = "ws://127.0.0.1:%d/chat/000/%s/websocket" % (chat_server.port, uuid.uuid4())
+    url = "ws://127.0.0.1:%d/chat/1/000/%s/websocket" % (chat_server.port, uuid.uuid4())
     ws = websocket.create_connection(url, timeout=10)
     assert ws.recv() == "o"
     assert ws.recv() == 'c[4401,"Login required"]'
@@ -115,15 +122,17 @@ def test_live_stats_page_updates_itself(browser, chat_server):
         stats = staff.context.new_page()
         stats.goto(chat_server.url + "/clientsignal/stats/")
         stats.wait_for_selector("#stats-state:text('live')", timeout=15000)
-        row = "#services tr[data-prefix='/chat'] td:nth-child(3)"
+        # The chat's channels, inside the multiplexed sessions of the staff's two pages.
+        row = "#services tr[data-prefix='/chat/<int:room_id>'] td:nth-child(3)"
         stats.wait_for_function(
-            "s => (document.querySelector(s) || {}).textContent === 'websocket: 1'",
+            "s => (document.querySelector(s) || {}).textContent === 'websocket (multiplexed): 1'",
             arg=row,
             timeout=15000,
         )
         bob = log_in(browser, chat_server, "bob", transport="xhr-polling")
         stats.wait_for_function(
-            "s => /xhr: 1/.test((document.querySelector(s) || {}).textContent || '')",
+            "s => ((document.querySelector(s) || {}).textContent || '')"
+            ".includes('xhr (multiplexed): 1')",
             arg=row,
             timeout=15000,
         )
@@ -140,3 +149,56 @@ def test_stats_page_is_for_staff(browser, chat_server):
         assert response.status == 200
     finally:
         alice.context.close()
+
+
+def test_two_endpoints_share_one_socket(browser, chat_server):
+    alice = log_in(browser, chat_server, "alice")
+    try:
+        # The lobby has counted alice in room 1: both channels are open.
+        alice.wait_for_selector(".count[data-room='1']:text('1')", timeout=15000)
+        assert alice.evaluate("[lobby.multiplexed, sock.multiplexed]") == [True, True]
+        assert [ws.url.split("/")[3:5] for ws in alice.websockets] == [
+            ["clientsignal", "multiplex"]
+        ]
+    finally:
+        alice.context.close()
+
+
+@pytest.fixture(scope="module")
+def unmultiplexed_chat_server():
+    yield from run_example("chat", setup=CHAT_USERS, CHAT_MULTIPLEX="")
+
+
+def test_without_multiplexing_each_endpoint_has_its_socket(browser, unmultiplexed_chat_server):
+    alice = log_in(browser, unmultiplexed_chat_server, "alice")
+    try:
+        alice.wait_for_selector(".count[data-room='1']:text('1')", timeout=15000)
+        assert alice.evaluate("[lobby.multiplexed, sock.multiplexed]") == [False, False]
+        assert sorted(ws.url.split("/")[3] for ws in alice.websockets) == ["chat", "lobby"]
+    finally:
+        alice.context.close()
+
+
+def test_room_broadcast_reaches_that_room_only(browser, chat_server):
+    staff = log_in(browser, chat_server, "staff", room=1)
+    bob = log_in(browser, chat_server, "bob", room=2)
+    alice = log_in(browser, chat_server, "alice", room=1)
+    try:
+        # alice moves to room 2 on the same socket: her room channel closes, another opens.
+        alice.click("#rooms a[data-room='2']")
+        alice.wait_for_selector("#room:text('2')")
+        alice.wait_for_selector("#state:text('connected')", timeout=15000)
+        alice.wait_for_selector(".count[data-room='2']:text('2')", timeout=15000)
+        assert alice.url.endswith("/rooms/2/")
+        say(staff, "for room 1")
+        staff.wait_for_selector("#log li.message", timeout=15000)  # delivered in room 1
+        say(bob, "for room 2")
+        for page in (alice, bob):
+            page.wait_for_selector("#log li.message", timeout=15000)
+            assert messages(page) == ["bob: for room 2"]
+        assert messages(staff) == ["staff: for room 1"]
+        # The room changed without reconnecting: still the one socket.
+        assert len(alice.websockets) == 1 and not alice.websockets[0].is_closed()
+    finally:
+        for page in (staff, bob, alice):
+            page.context.close()

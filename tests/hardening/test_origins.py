@@ -15,13 +15,17 @@ from tests.support.transports import BROWSER_TRANSPORTS
 
 pytestmark = pytest.mark.browser
 
+SAY = '{"event": "say", "data": {"text": "sent by the attacker"}}'
+# Straight to alice's room, or through the multiplexed service.
+DIRECT = ("/chat/1", [SAY])
+MULTIPLEXED = ("/clientsignal/multiplex", ["sub,/chat/1", "msg,/chat/1," + SAY])
+
 ATTACK = """
-async ([victim, transport]) => {
-  const sock = new SockJS(victim + '/chat', null, {transports: [transport]});
+async ([victim, path, transport, messages]) => {
+  const sock = new SockJS(victim + path, null, {transports: [transport]});
   const seen = [];
   return await new Promise((resolve) => {
-    sock.onopen = () => { seen.push('open'); sock.send(JSON.stringify(
-      {event: 'say', data: {text: 'sent by the attacker'}})); };
+    sock.onopen = () => { seen.push('open'); for (const m of messages) sock.send(m); };
     sock.onmessage = (e) => seen.push(e.data);
     sock.onclose = (e) => resolve({seen, code: e.code});
     setTimeout(() => { sock.close(); resolve({seen, code: 'timeout'}); }, 8000);
@@ -64,7 +68,7 @@ def attacker():
     server.shutdown()
 
 
-def attack(browser, victim, attacker, transport):
+def attack(browser, victim, attacker, transport, target=DIRECT):
     server, pages = attacker
     pages["/evil.html"] = (
         '<script src="%s/static/clientsignal/sockjs.min.js"></script>' % victim.url
@@ -74,16 +78,20 @@ def attack(browser, victim, attacker, transport):
         evil = alice.context.new_page()
         evil.goto("http://127.0.0.1:%d/evil.html" % server.server_address[1])
         evil.wait_for_function("typeof SockJS === 'function'")
-        result = evil.evaluate(ATTACK, [victim.url, transport])
+        result = evil.evaluate(ATTACK, [victim.url, *target[:1], transport, target[1]])
         return result, alice
     except Exception:
         alice.context.close()
         raise
 
 
-@pytest.mark.parametrize("transport", BROWSER_TRANSPORTS)
-def test_attack_from_another_origin_fails(browser, chat_server, attacker, transport):
-    result, alice = attack(browser, chat_server, attacker, transport)
+@pytest.mark.parametrize(
+    "transport,target",
+    [(transport, DIRECT) for transport in BROWSER_TRANSPORTS]
+    + [("websocket", MULTIPLEXED), ("xhr-polling", MULTIPLEXED)],
+)
+def test_attack_from_another_origin_fails(browser, chat_server, attacker, transport, target):
+    result, alice = attack(browser, chat_server, attacker, transport, target)
     try:
         assert "open" not in result["seen"], result
         # Nothing was said as alice; her own page keeps working.
@@ -98,9 +106,10 @@ def test_attack_from_another_origin_fails(browser, chat_server, attacker, transp
     )
 
 
-def test_without_the_check_the_same_attack_works(browser, open_chat_server, attacker):
+@pytest.mark.parametrize("target", [DIRECT, MULTIPLEXED])
+def test_without_the_check_the_same_attack_works(browser, open_chat_server, attacker, target):
     # The control: with CLIENTSIGNAL_ALLOWED_ORIGINS = ["*"] the attacker speaks as alice.
-    result, alice = attack(browser, open_chat_server, attacker, "xhr-polling")
+    result, alice = attack(browser, open_chat_server, attacker, "xhr-polling", target)
     try:
         assert "open" in result["seen"], result
         alice.wait_for_selector("#log li.message", timeout=15000)

@@ -56,10 +56,14 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
 CLIENTSIGNAL_CONNECTIONS = {
-    "/chat": "chat.connections.ChatConnection",
+    "/chat/<int:room_id>": "chat.connections.ChatConnection",
+    "/lobby": "chat.connections.LobbyConnection",
     # The live stats page (/clientsignal/stats/, staff only) listens here.
     "/clientsignal/live": "clientsignal.connection.StatsConnection",
 }
+# A page's SignalSockets (its room and the lobby) share one SockJS session. CHAT_MULTIPLEX=""
+# turns it off: each then has a session of its own.
+CLIENTSIGNAL_MULTIPLEX = os.environ.get("CHAT_MULTIPLEX", "/clientsignal/multiplex") or None
 CLIENTSIGNAL_BACKEND = os.environ.get("CLIENTSIGNAL_BACKEND") or None
 # Default (None): this site's own pages only. The tests set "*" to show what the check stops.
 _origins = os.environ.get("CHAT_ALLOWED_ORIGINS")
