@@ -33,7 +33,7 @@ class Receiver:
         transport: ReceivingTransport,
         *,
         heartbeat_delay: float,
-        response_limit: int,
+        response_limit: int | None,
         now: float,
     ) -> None:
         self.session = session
@@ -70,8 +70,10 @@ class Receiver:
             chunk = self.transport.wrap(frame)
             chunks.append(chunk)
             self.sent += len(chunk)
-            if frame[0] == "c" or not streaming or self.sent >= self.response_limit:
+            if frame[0] == "c" or not streaming:
                 self.finish(now)
+            elif self.response_limit is not None and self.sent >= self.response_limit:
+                self.finish(now)  # renewed: the client opens the next streaming request
         if not chunks and now >= self.next_heartbeat:
             chunks.append(self.transport.wrap(frames.HEARTBEAT))
             if not streaming:

@@ -229,10 +229,13 @@ class SockJSServer:
         return session
 
     def _receiver(self, session: Session, transport: ReceivingTransport, now: float) -> Receiver:
+        # A streaming HTTP response is renewed after response_limit bytes (so proxies and
+        # browsers do not hold ever-growing responses); a websocket has no such limit.
+        limit = None if isinstance(transport, WebSocket) else self.options.response_limit
         return Receiver(
             session,
             transport,
             heartbeat_delay=self.options.heartbeat_delay,
-            response_limit=self.options.response_limit if transport.streaming else 0,
+            response_limit=limit if transport.streaming else 0,
             now=now,
         )

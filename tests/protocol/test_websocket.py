@@ -34,6 +34,18 @@ def test_plain_http_on_a_websocket_url_is_refused(echo_server):
         assert reply.body == ""
 
 
+def test_a_websocket_outlives_the_streaming_response_limit(echo_server):
+    # The echo services renew streaming HTTP responses every 4096 bytes; a websocket stays.
+    ws = connect(ws_url(echo_server))
+    assert ws.recv() == "o"
+    for n in range(10):
+        ws.send('["%d%s"]' % (n, "x" * 1000))
+        assert ws.recv() == 'a["%d%s"]' % (n, "x" * 1000)
+    ws.send('["still open"]')
+    assert ws.recv() == 'a["still open"]'
+    ws.close()
+
+
 def test_transport(echo_server):
     ws = connect(ws_url(echo_server))
     assert ws.recv() == "o"

@@ -289,6 +289,17 @@ def test_request_body_limit():
     assert post(srv, "/0/s/xhr_send", 0, b'["' + b"x" * 20 + b'"]').status == 413
 
 
+def test_a_websocket_has_no_response_limit():
+    srv = server(response_limit=100)
+    receiver = srv.open_websocket(Request("GET", "/0/w/websocket"), 0, raw=False)
+    assert receiver.pull(0).chunks == ["o"]
+    for n in range(5):
+        receiver.session.send("x" * 100)
+        pull = receiver.pull(n)
+        assert (pull.chunks, pull.done) == (['a["' + "x" * 100 + '"]'], False)
+    assert receiver.sent > 500 and not receiver.session.is_closed
+
+
 def test_raw_websocket_session():
     srv = server()
     receiver = srv.open_websocket(Request("GET", "/websocket"), 0, raw=True)
