@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -9,6 +10,7 @@ import sys
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from .encoding import ObjectHook
@@ -78,14 +80,26 @@ def sockjs_options() -> dict[str, Any]:
     return options
 
 
+@functools.cache
 def json_encoder() -> type[json.JSONEncoder]:
+    """Resolved once (it is asked for every message), again after a settings change."""
     value = get("CLIENTSIGNAL_JSON_ENCODER")
     return import_string(value) if isinstance(value, str) else value
 
 
+@functools.cache
 def json_object_hook() -> ObjectHook:
     value = get("CLIENTSIGNAL_JSON_OBJECT_HOOK")
     return import_string(value) if isinstance(value, str) else value
+
+
+def _forget_resolved(setting: str, **kwargs: Any) -> None:
+    if setting in ("CLIENTSIGNAL_JSON_ENCODER", "CLIENTSIGNAL_JSON_OBJECT_HOOK"):
+        json_encoder.cache_clear()
+        json_object_hook.cache_clear()
+
+
+setting_changed.connect(_forget_resolved)
 
 
 def backend_url() -> str | None:

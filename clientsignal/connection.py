@@ -25,6 +25,9 @@ from .sockjs_protocol import Request, SockJSConnection, encode_message
 
 logger = logging.getLogger("clientsignal")
 
+# Each class's listen and broadcast registries merged with its parents', by (class, name).
+_merged_cache: dict[tuple[type, str], dict[str, django.dispatch.Signal]] = {}
+
 # Keyword arguments that clientsignal itself passes to a listened signal.
 RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
 
@@ -110,15 +113,21 @@ class BaseSignalConnection(SockJSConnection):
 
     @classmethod
     def _own_registry(cls, attr: str) -> dict[str, django.dispatch.Signal]:
+        _merged_cache.clear()  # called to register: every class's merged view may change
         if attr not in cls.__dict__:
             setattr(cls, attr, {})
         return cls.__dict__[attr]
 
     @classmethod
     def _merged_registry(cls, attr: str) -> dict[str, django.dispatch.Signal]:
-        merged: dict[str, django.dispatch.Signal] = {}
-        for klass in reversed(cls.__mro__):
-            merged.update(klass.__dict__.get(attr, {}))
+        # Looked up for every client message: merged once per class until the next
+        # registration.
+        merged = _merged_cache.get((cls, attr))
+        if merged is None:
+            merged = {}
+            for klass in reversed(cls.__mro__):
+                merged.update(klass.__dict__.get(attr, {}))
+            _merged_cache[(cls, attr)] = merged
         return merged
 
     # -- publishing ------------------------------------------------------------------------

@@ -3,6 +3,7 @@ watching for clients that go away, and WSGI plumbing."""
 
 from __future__ import annotations
 
+import codecs
 import socket
 import struct
 import time
@@ -12,7 +13,8 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
-from geventwebsocket.exceptions import WebSocketError
+from geventwebsocket.exceptions import ProtocolError, WebSocketError
+from geventwebsocket.websocket import Header, WebSocket
 
 from .sockjs_protocol import Request, Response
 from .sockjs_protocol.receiver import Receiver
@@ -33,6 +35,165 @@ def frames(receiver: Receiver, wakeup: Event, gone: Any) -> Iterator[Any]:
             receiver.abort(clock())
             return
         wakeup.wait(timeout_until(pull.deadline))
+
+
+def text_frame(text: str) -> bytes:
+    """One unmasked websocket text frame (RFC 6455 5.2), as a server sends it."""
+    payload = text.encode("utf-8", "surrogatepass")
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
+# The bytes of recent frames, by the identity of their text: see WebSocketWriter.
+_recent_frames: dict[int, tuple[str, bytes]] = {}
+_RECENT_FRAMES_KEPT = 64
+
+
+def frame_bytes(text: str) -> bytes:
+    """:func:`text_frame` of ``text``, built once for the same str object while recent."""
+    hit = _recent_frames.get(id(text))
+    if hit is not None and hit[0] is text:
+        return hit[1]
+    data = text_frame(text)
+    if len(_recent_frames) >= _RECENT_FRAMES_KEPT:
+        _recent_frames.clear()
+    _recent_frames[id(text)] = (text, data)
+    return data
+
+
+class WebSocketWriter:
+    """Writes one websocket's frames: at once from any greenlet when the socket takes them
+    (:meth:`write_now`, the receiver's hook), else from the session's own greenlet, waiting
+    at most ``patience`` seconds for a client that does not read (:meth:`write`).
+
+    A frame's bytes are the same for every client (server frames are not masked) and the
+    core hands every session the same frame object for a broadcast, so a broadcast is encoded
+    once down to the bytes on the wire, then written with one send per socket.
+    """
+
+    def __init__(self, websocket: Any, patience: float) -> None:
+        self.websocket = websocket
+        # gevent-websocket writes with this socket's sendall; so do we, with our own frames.
+        self.socket = websocket.handler.socket
+        self.patience = patience
+        self.busy = False
+        self.pending = b""  # the rest of a frame that write_now could not finish
+        self.wake: Callable[[], None] = _nothing
+
+    def write_now(self, text: str) -> bool:
+        """Write ``text`` unless something else is being written, without waiting: True if
+        it went out, or if its rest is left for the writer greenlet to send first."""
+        if self.busy or self.websocket.closed:
+            return False
+        data = frame_bytes(text)
+        try:
+            sent = self.socket.send(data, 0, 0.0)  # timeout 0: never wait
+        except OSError:  # EAGAIN, or a dead peer (queued: the writer meets the error)
+            return False
+        if sent < len(data):
+            self.pending = data[sent:]
+            self.busy = True
+            self.wake()
+        return True
+
+    def write(self, text: str) -> None:
+        """Write ``text`` from the session's greenlet; raises WebSocketError or OSError."""
+        self.flush()
+        data = frame_bytes(text)
+        try:
+            sent = self.socket.send(data, 0, 0.0)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(data):
+            self._sendall(data[sent:])
+
+    def flush(self) -> None:
+        """Finish the frame :meth:`write_now` started, if any."""
+        if self.pending:
+            pending, self.pending = self.pending, b""
+            self._sendall(pending)
+        self.busy = False
+
+    def _sendall(self, data: bytes) -> None:
+        # A peer that stopped reading cannot hold the session's greenlet forever.
+        with gevent.Timeout(self.patience, WebSocketError("write timed out")):
+            self.socket.sendall(data)
+
+
+def _nothing() -> None:
+    pass
+
+
+# When each open websocket last answered a ping, by id(); gevent-websocket drops pongs.
+_pongs: dict[int, float] = {}
+
+
+def unmask(payload: bytes, mask: bytes) -> bytes:
+    """A client frame's payload XOR its 4-byte mask, a whole integer at a time."""
+    size = len(payload)
+    key = (mask * (size // 4 + 1))[:size]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
+        size, "little"
+    )
+
+
+class Utf8Validator:
+    """gevent-websocket's UTF-8 validator interface over Python's incremental decoder: the
+    same answers, at C speed instead of a Python loop per byte."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._failed: tuple[bool, bool, int, int] | None = None
+
+    def reset(self) -> None:
+        self._decoder.reset()
+        self._failed = None
+
+    def validate(self, payload: bytes) -> tuple[bool, bool, int, int]:
+        if self._failed is not None:  # invalid stays invalid until reset
+            return self._failed
+        try:
+            self._decoder.decode(bytes(payload))
+        except UnicodeDecodeError as error:
+            self._failed = (False, False, error.start, error.start)
+            return self._failed
+        return True, True, len(payload), len(payload)
+
+
+class ServerWebSocket(WebSocket):
+    """gevent-websocket's WebSocket as the middleware uses it: it notes pongs (for the
+    liveness check) and unmasks and validates client frames without a Python loop per byte.
+    Its instances take no new attributes: an instance is adopted by changing its class."""
+
+    __slots__ = ()
+
+    @classmethod
+    def adopt(cls, websocket: WebSocket) -> None:
+        websocket.__class__ = cls
+        websocket.utf8validator = Utf8Validator()
+
+    def handle_pong(self, header: Any, payload: bytes) -> None:
+        _pongs[id(self)] = clock()
+
+    def read_frame(self) -> tuple[Header, bytes]:
+        header = Header.decode_header(self.stream)
+        if header.flags:
+            raise ProtocolError("reserved bits set: no extension was negotiated")
+        if not header.length:
+            return header, b""
+        try:
+            payload = self.raw_read(header.length)
+        except OSError:
+            payload = b""
+        if len(payload) != header.length:
+            raise WebSocketError("Unexpected EOF reading frame payload")
+        if header.mask:
+            payload = unmask(payload, header.mask)
+        return header, payload
 
 
 def close_websocket(websocket: Any, code: int, reason: str) -> None:

@@ -18,6 +18,9 @@ from geventwebsocket.websocket import WebSocket
 
 from .backends import is_redis_url
 from .gevent_io import (
+    ServerWebSocket,
+    WebSocketWriter,
+    _pongs,
     build_request,
     clock,
     close_websocket,
@@ -26,6 +29,7 @@ from .gevent_io import (
     plain_text,
     respond,
     status_line,
+    timeout_until,
     watch_disconnect,
 )
 from .sockjs_protocol import (
@@ -236,7 +240,7 @@ class ClientSignalMiddleware:
         # Liveness: any frame from the client, or a pong to the ping sent with each heartbeat.
         last_seen = [clock()]
         if type(websocket) is WebSocket:
-            websocket.__class__ = _PongAwareWebSocket
+            ServerWebSocket.adopt(websocket)
         patience = 2 * server.options.heartbeat_delay
 
         def read() -> None:
@@ -257,26 +261,44 @@ class ClientSignalMiddleware:
             closed_by_client.set()
             wakeup.set()
 
+        writer = WebSocketWriter(websocket, patience)
+        writer.wake = wakeup.set
+        # Frames for an idle socket are written by whoever sends them (a broadcast writes to
+        # every socket from its own greenlet); the rest by this greenlet, in order.
+        receiver.write_now = writer.write_now
         reader = gevent.spawn(read)
         try:
-            for frame in frames(receiver, wakeup, closed_by_client):
-                # A peer that stopped reading cannot hold this greenlet forever.
-                with gevent.Timeout(patience, WebSocketError("write timed out")):
-                    websocket.send(frame)
-                if frame == "h":
-                    seen = max(last_seen[0], _pongs.get(id(websocket), 0.0))
-                    if clock() - seen > patience:
-                        logger.info(
-                            "websocket %s: no pong for %.0f s, closing", request.path, patience
-                        )
-                        receiver.abort(clock())
-                        break
-                    websocket.send_frame(b"", websocket.OPCODE_PING)
+            while True:
+                wakeup.clear()
+                writer.flush()
+                writer.busy = True
+                pull = receiver.pull(clock())
+                for frame in pull.chunks:
+                    writer.write(frame)
+                    if frame == "h":
+                        seen = max(last_seen[0], _pongs.get(id(websocket), 0.0))
+                        if clock() - seen > patience:
+                            logger.info(
+                                "websocket %s: no pong for %.0f s, closing", request.path, patience
+                            )
+                            receiver.abort(clock())
+                            pull.done = True
+                            break
+                        websocket.send_frame(b"", websocket.OPCODE_PING)
+                writer.busy = False
+                if pull.done:
+                    break
+                if closed_by_client.is_set():
+                    receiver.abort(clock())
+                    break
+                wakeup.wait(timeout_until(pull.deadline))
         except (WebSocketError, OSError) as error:
             logger.info("websocket %s: %s", request.path, error)
             receiver.abort(clock())
         finally:
             receiver.wake = nothing
+            receiver.write_now = None
+            writer.busy = True
             reader.kill(block=False)
             _pongs.pop(id(websocket), None)
             server.websocket_closed(session)
@@ -368,19 +390,6 @@ def _route_pattern(prefix: str) -> Any:
     from django.urls.resolvers import RoutePattern
 
     return RoutePattern(prefix.lstrip("/"), is_endpoint=False)
-
-
-# When each open websocket last answered a ping, by id(); gevent-websocket drops pongs.
-_pongs: dict[int, float] = {}
-
-
-class _PongAwareWebSocket(WebSocket):
-    """gevent-websocket's WebSocket, noting pongs (its instances take no new attributes)."""
-
-    __slots__ = ()
-
-    def handle_pong(self, header: Any, payload: bytes) -> None:
-        _pongs[id(self)] = clock()
 
 
 def _import(path: str) -> type[SockJSConnection]:

@@ -47,6 +47,25 @@ def message_frame(encoded: Iterable[str]) -> str:
     return "a[" + ",".join(encoded) + "]"
 
 
+# Recent one-message frames by the identity of their literal: a broadcast's literal is one str
+# object queued on every session, so its frame is built once and is one str object too (which
+# lets the I/O layer build its websocket frame bytes once as well).
+_single_frames: dict[int, tuple[str, str]] = {}
+_SINGLE_FRAMES_KEPT = 256
+
+
+def single_message_frame(encoded: str) -> str:
+    """``a[encoded]``: the same str object for the same literal object, while it is recent."""
+    hit = _single_frames.get(id(encoded))
+    if hit is not None and hit[0] is encoded:
+        return hit[1]
+    frame = "a[" + encoded + "]"
+    if len(_single_frames) >= _SINGLE_FRAMES_KEPT:
+        _single_frames.clear()
+    _single_frames[id(encoded)] = (encoded, frame)
+    return frame
+
+
 def close_frame(code: int, reason: str) -> str:
     """``c[code,"reason"]``."""
     return "c[%d,%s]" % (code, encode_message(reason))

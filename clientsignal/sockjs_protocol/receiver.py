@@ -52,6 +52,10 @@ class Receiver:
         self.wake: Callable[[], None] = _nothing
         # Set by the I/O layer: False once the client's connection is known to be closed.
         self.alive: Callable[[], bool] = _yes
+        # Set by the I/O layer of a websocket: write one frame at once, if that can be done
+        # without waiting (nothing else is being written and the socket takes it); True if
+        # it was written (or committed to be, in order). Saves a queue and a wake-up.
+        self.write_now: Callable[[str], bool] | None = None
 
     def pull(self, now: float) -> Pull:
         if self.done:

@@ -113,6 +113,17 @@ class Session:
             self.queue, self.queued_bytes = [], 0
             self.close(*SLOW_CONSUMER)
             return False
+        receiver = self.receiver
+        if (
+            not self.queue
+            and receiver is not None
+            and receiver.write_now is not None
+            and not self._open_pending
+            and receiver.write_now(item if self.raw else frames.single_message_frame(item))
+        ):
+            # Written at once: nothing queued, nobody to wake.
+            self.queued_bytes -= len(item)
+            return True
         self.queue.append(item)
         self._wake()
         return True

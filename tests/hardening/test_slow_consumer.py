@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import uuid
 
 import pytest
@@ -29,12 +28,16 @@ def test_non_reading_client_is_closed_and_memory_stays_bounded(echo_one_worker):
     pid = int(re.search(r"Booting worker with pid: (\d+)", server.log_text()).group(1))
     url = "ws://127.0.0.1:%d/echo/000/%s/websocket" % (server.port, uuid.uuid4())
     greedy = websocket.create_connection(url, timeout=10)
-    greedy.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    # Not a tiny SO_RCVBUF: with the server's answers stuck in flight, the client's own data
+    # then stalls in TCP and never reaches the server, which is safe but shows nothing.
     assert greedy.recv() == "o"
     before = rss_kb(pid)
     message = '["' + "x" * 1000 + '"]'
-    for _ in range(30000):  # 30 MB echoed to a client that reads none of it
-        greedy.send(message)
+    try:
+        for _ in range(30000):  # 30 MB echoed to a client that reads none of it
+            greedy.send(message)
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # the server closed the connection: the point of this test
     wait_for(lambda: "Client too slow" in server.log_text(), 30, "the slow consumer closed")
     growth_mb = (rss_kb(pid) - before) / 1024
     assert growth_mb < 25, "worker grew %.1f MB" % growth_mb

@@ -300,6 +300,26 @@ def test_a_websocket_has_no_response_limit():
     assert receiver.sent > 500 and not receiver.session.is_closed
 
 
+def test_an_idle_websocket_is_written_at_once_and_a_busy_one_queued():
+    srv = server()
+    receiver = srv.open_websocket(Request("GET", "/0/w/websocket"), 0, raw=False)
+    written, busy = [], [False]
+    receiver.write_now = lambda frame: not busy[0] and (written.append(frame) or True)
+    receiver.session.send("early")  # before the open frame is out: queued behind it
+    assert written == [] and receiver.pull(0).chunks == ["o", 'a["early"]']
+    literal = encode_message("broadcast")
+    receiver.session.send(None, literal)
+    receiver.session.send(None, literal)
+    assert written == ['a["broadcast"]'] * 2 and receiver.session.queue == []
+    assert written[0] is written[1]  # one frame object for one literal: built once
+    busy[0] = True
+    receiver.session.send("while busy")
+    busy[0] = False
+    receiver.session.send("after")  # behind what is queued, never before it
+    assert written == ['a["broadcast"]'] * 2
+    assert receiver.pull(1).chunks == ['a["while busy","after"]']
+
+
 def test_raw_websocket_session():
     srv = server()
     receiver = srv.open_websocket(Request("GET", "/websocket"), 0, raw=True)
