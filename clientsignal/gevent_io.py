@@ -79,6 +79,7 @@ class WebSocketWriter:
         self.websocket = websocket
         # gevent-websocket writes with this socket's sendall; so do we, with our own frames.
         self.socket = websocket.handler.socket
+        no_delay(self.socket)
         self.patience = patience
         self.busy = False
         self.pending = b""  # the rest of a frame that write_now could not finish
@@ -270,7 +271,19 @@ class DisconnectWatch:
 
 
 def watch_disconnect(environ: dict[str, Any], wakeup: Event) -> DisconnectWatch:
-    return DisconnectWatch(client_socket(environ), wakeup)
+    sock = client_socket(environ)
+    if sock is not None:
+        no_delay(sock)
+    return DisconnectWatch(sock, wakeup)
+
+
+def no_delay(sock: Any) -> None:
+    """Send each write at once: every write is a whole frame, and Nagle's algorithm would hold
+    a small one until the previous is acknowledged (up to a delayed ACK, 40 ms)."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass  # not TCP (a Unix socket)
 
 
 def client_socket(environ: dict[str, Any]) -> socket.socket | None:

@@ -13,14 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.event import Event
-from geventwebsocket.exceptions import WebSocketError
-from geventwebsocket.websocket import WebSocket
 
 from .backends import is_redis_url
 from .gevent_io import (
-    ServerWebSocket,
-    WebSocketWriter,
-    _pongs,
     build_request,
     clock,
     close_websocket,
@@ -29,21 +24,18 @@ from .gevent_io import (
     plain_text,
     respond,
     status_line,
-    timeout_until,
     watch_disconnect,
 )
 from .sockjs_protocol import (
-    BrokenJSON,
-    Request,
     Response,
     SockJSOptions,
     SockJSServer,
     Stream,
-    TooManySessions,
     Upgrade,
 )
 from .sockjs_protocol.connection import SockJSConnection
 from .sockjs_protocol.multiplex import Endpoint, Multiplexer
+from .websocket_io import run_websocket
 
 if TYPE_CHECKING:
     from .forwarding import SessionCluster
@@ -183,7 +175,7 @@ class ClientSignalMiddleware:
             if websocket is None:
                 # gevent-websocket refused the handshake itself (e.g. no version header).
                 return respond(start_response, plain_text(400, "Not a valid websocket request."))
-            self._run_websocket(server, request, websocket, raw=result.raw)
+            run_websocket(server, request, websocket, raw=result.raw)
             return []
         if websocket is not None:
             # gevent-websocket completed the handshake before we saw the request: refuse
@@ -223,92 +215,6 @@ class ClientSignalMiddleware:
             gone.stop()
 
     # -- websocket -------------------------------------------------------------------------
-
-    def _run_websocket(
-        self, server: SockJSServer, request: Request, websocket: Any, *, raw: bool
-    ) -> None:
-        try:
-            receiver = server.open_websocket(request, clock(), raw=raw)
-        except TooManySessions:
-            close_websocket(websocket, 1013, "Try again later")
-            return
-        session = receiver.session
-        wakeup = Event()
-        receiver.wake = wakeup.set
-        closed_by_client = Event()
-        broken = Event()
-        # Liveness: any frame from the client, or a pong to the ping sent with each heartbeat.
-        last_seen = [clock()]
-        if type(websocket) is WebSocket:
-            ServerWebSocket.adopt(websocket)
-        patience = 2 * server.options.heartbeat_delay
-
-        def read() -> None:
-            try:
-                while True:
-                    data = websocket.receive()
-                    if data is None:
-                        break
-                    last_seen[0] = clock()
-                    if isinstance(data, (bytes, bytearray)):
-                        data = bytes(data).decode("utf-8")
-                    server.websocket_message(session, data)
-            except (BrokenJSON, UnicodeDecodeError):
-                logger.info("websocket %s: broken JSON, closing", request.path)
-                broken.set()
-            except (WebSocketError, OSError):
-                pass
-            closed_by_client.set()
-            wakeup.set()
-
-        writer = WebSocketWriter(websocket, patience)
-        writer.wake = wakeup.set
-        # Frames for an idle socket are written by whoever sends them (a broadcast writes to
-        # every socket from its own greenlet); the rest by this greenlet, in order.
-        receiver.write_now = writer.write_now
-        reader = gevent.spawn(read)
-        try:
-            while True:
-                wakeup.clear()
-                writer.flush()
-                writer.busy = True
-                pull = receiver.pull(clock())
-                for frame in pull.chunks:
-                    writer.write(frame)
-                    if frame == "h":
-                        seen = max(last_seen[0], _pongs.get(id(websocket), 0.0))
-                        if clock() - seen > patience:
-                            logger.info(
-                                "websocket %s: no pong for %.0f s, closing", request.path, patience
-                            )
-                            receiver.abort(clock())
-                            pull.done = True
-                            break
-                        websocket.send_frame(b"", websocket.OPCODE_PING)
-                writer.busy = False
-                if pull.done:
-                    break
-                if closed_by_client.is_set():
-                    receiver.abort(clock())
-                    break
-                wakeup.wait(timeout_until(pull.deadline))
-        except (WebSocketError, OSError) as error:
-            logger.info("websocket %s: %s", request.path, error)
-            receiver.abort(clock())
-        finally:
-            receiver.wake = nothing
-            receiver.write_now = None
-            writer.busy = True
-            reader.kill(block=False)
-            _pongs.pop(id(websocket), None)
-            server.websocket_closed(session)
-            with gevent.Timeout(1, False):  # a dead peer may not take even the close frame
-                if raw and session.is_closed:
-                    close_websocket(websocket, session.close_code, session.close_reason)
-                elif broken.is_set():
-                    close_websocket(websocket, 1002, "Broken framing.")
-                else:
-                    close_websocket(websocket, 1000, "")
 
     # -- timers ----------------------------------------------------------------------------
 
