@@ -1,14 +1,19 @@
-"""``python -m bench`` (``make bench``): clientsignal against the floor of its own stack.
+"""``python -m bench`` (``make bench``): clientsignal against its peers and the floor of its stack.
 
-Every server runs under gunicorn with the gevent-websocket worker on 127.0.0.1; the load
-generator (bench/loadgen.js, Node) runs in its own process and reports its own CPU use.
-Scenarios, bounded in count and time:
+Every server runs on 127.0.0.1 (see bench/contenders.py); the load generators are Node
+processes of their own (bench/loadgen.js, idle.js, listen.js) that report their own CPU use.
+Scenarios, each bounded in clients and seconds:
 
-1. broadcast fan-out, the websocket-shootout method: clients connect in steps, four
-   concurrent broadcasts per round, round trip until every client has the message;
-2. echo: messages per second and p99 latency, closed loop.
+1. broadcast fan-out, the websocket-shootout method: clients connect in steps, four concurrent
+   broadcasts per round, latency until every client has the message; the largest step whose
+   p95 stays under 250 ms (and 500 ms);
+2. echo: messages per second and p99 latency, closed loop;
+3. memory: resident memory per idle connection (websocket, and xhr-streaming for clientsignal);
+4. cross-process: signals sent by a separate Python process through Redis to 1000 clients;
+5. HTTP transports: real sockjs-client clients on xhr-polling and xhr-streaming, one worker
+   and four workers sharing sessions through Redis.
 
-Ratios compare each server with the bare gevent-websocket floor measured in the same run.
+Ratios compare with the bare gevent-websocket floor (and sockjs-node) measured in the same run.
 """
 
 from __future__ import annotations
@@ -25,71 +30,73 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import GunicornServer, RedisServer, _Process  # noqa: E402
+from bench import report  # noqa: E402
+from bench.contenders import FLOOR, ONE_WORKER, TWO_WORKERS, Contender, contenders  # noqa: E402
+from bench.crossprocess import cross_process  # noqa: E402
+from bench.memory import idle_memory  # noqa: E402
+from tests.support.servers import GunicornServer, RedisServer  # noqa: E402
 
-BENCH = Path(__file__).resolve().parent
+BENCH = ROOT / "bench"
 LOADGEN = BENCH / "loadgen.js"
-
-
-class NodePeer(_Process):
-    """A Node peer server (bench/peers/) on a free port."""
-
-    name = "node-peer"
-
-    def __init__(self, script: str) -> None:
-        super().__init__()
-        self.script = script
-
-    @property
-    def url(self) -> str:
-        return "http://127.0.0.1:%d" % self.port
-
-    def command(self) -> list[str]:
-        return ["node", str(BENCH / "peers" / self.script), str(self.port)]
-
-
-def servers(workers_redis: bool):
-    """(name, GunicornServer, websocket URL builder, mode) for each contender."""
-    project = {"PYTHONPATH": os.pathsep.join([str(BENCH / "project"), str(ROOT)])}
-    yield "gevent-websocket floor", GunicornServer("bench.floor:application"), "", "raw"
-    yield "sockjs-node 0.3.24", NodePeer("sockjs_node.js"), "/bench", "sockjs"
-    yield (
-        "clientsignal, 1 worker",
-        GunicornServer("benchproject.wsgi:application", env=project, cwd=BENCH / "project"),
-        "/bench",
-        "sockjs",
-    )
-    if workers_redis:
-        redis = RedisServer().start()
-        env = {**project, "CLIENTSIGNAL_BACKEND": redis.url}
-        server = GunicornServer(
-            "benchproject.wsgi:application", workers=2, env=env, cwd=BENCH / "project"
-        )
-        server.redis = redis  # type: ignore[attr-defined]
-        yield "clientsignal, 2 workers + Redis", server, "/bench", "sockjs"
-
-
-def loadgen(url: str, mode: str, scenario: str, clients: int, amount: int) -> dict:
-    result = subprocess.run(
-        ["node", str(LOADGEN), url, mode, scenario, str(clients), str(amount)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=320,
-    )
-    if result.returncode != 0:
-        return {"clients": clients, "error": result.stderr.strip()[-300:]}
-    return json.loads(result.stdout.strip().split("\n")[-1])
-
-
-NOTE = (
-    "Servers, Redis and the load generator share the machine's cores. Where the load "
-    "generator's CPU is near 100 % of a core it, not the server, sets the pace, and the "
-    "ratio says little. Each fan-out row has 4 × rounds samples, so p95 and p99 are "
-    "close to the maximum."
-)
-
 MANY_CLIENTS = ROOT / "tests" / "node" / "many_clients.js"
+LIMITS_MS = (250, 500)
+
+
+def log(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def loadgen(contender: Contender, scenario: str, clients: int, amount: int, procs: int) -> dict:
+    command = ["node", str(LOADGEN), contender.ws_url, contender.mode, scenario]
+    command += [str(clients), str(amount), str(procs)]
+    try:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=320)
+    except subprocess.TimeoutExpired:
+        return {"clients": clients, "error": "load generator timed out"}
+    lines = result.stdout.strip().split("\n")
+    if result.returncode != 0 or not lines[-1]:
+        return {"clients": clients, "error": result.stderr.strip()[-300:] or "no output"}
+    return {"clients": clients, **json.loads(lines[-1])}
+
+
+def fanout(contender: Contender, steps: list[int], rounds: int, procs: int) -> list[dict]:
+    """Broadcast round trips at each step, until p95 passes the largest limit."""
+    rows = []
+    for clients in steps:
+        result = loadgen(contender, "broadcast", clients, rounds, procs)
+        log(contender.name, "fan-out", json.dumps(result))
+        rows.append(result)
+        if result.get("error") or result.get("timedOut") or (result["p95"] or 0) > LIMITS_MS[-1]:
+            break
+    return rows
+
+
+def echo(contender: Contender, clients: list[int], seconds: int, procs: int) -> list[dict]:
+    rows = []
+    for count in clients:
+        result = loadgen(contender, "echo", count, seconds, procs)
+        log(contender.name, "echo", json.dumps(result))
+        rows.append(result)
+    return rows
+
+
+def memory(contender: Contender, websockets: int, xhr: int) -> list[dict]:
+    """KiB per idle websocket (and per xhr-streaming session for clientsignal, 1 worker)."""
+    rows = []
+    runs = [(contender.mode, contender.ws_url, websockets, "websocket")]
+    if contender.name == ONE_WORKER and xhr:
+        runs.append(("xhr-streaming", contender.http_url, xhr, "xhr-streaming"))
+    for mode, url, count, kind in runs:
+        if not count:
+            continue
+        try:
+            result = idle_memory(contender.pids(), url, mode, count)
+        except (RuntimeError, TimeoutError, OSError) as error:
+            result = {"connections": count, "error": str(error)[:200]}
+        result["kind"] = kind
+        log(contender.name, "memory", json.dumps(result))
+        rows.append(result)
+    return rows
 
 
 def http_delivery(url: str, transport: str, clients: int, messages: int) -> dict:
@@ -124,101 +131,77 @@ def http_transports(clients: int, messages: int) -> list[tuple[str, str, dict]]:
             ) as server:
                 for transport in ("xhr-polling", "xhr-streaming"):
                     result = http_delivery(server.url + "/echo", transport, clients, messages)
-                    print(name, transport, json.dumps(result), file=sys.stderr)
+                    log(name, transport, json.dumps(result))
                     rows.append((name, transport, result))
     return rows
 
 
-def fmt(value: float | None) -> str:
-    return "—" if value is None else "%.1f" % value
+def parse_args() -> argparse.Namespace:
+    ints = lambda text: [int(n) for n in text.split(",") if n]  # noqa: E731
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--scenarios", default="fanout,echo,memory,cross,http")
+    parser.add_argument("--contenders", default="", help="names (first words) to run; default all")
+    parser.add_argument("--steps", type=ints, default=[500, 1000, 2000, 5000, 10000])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of 4 broadcasts per step")
+    parser.add_argument("--echo-clients", type=ints, default=[100, 1000])
+    parser.add_argument("--echo-seconds", type=int, default=5)
+    parser.add_argument("--memory-websockets", type=int, default=10000)
+    parser.add_argument("--memory-xhr", type=int, default=2000)
+    parser.add_argument("--cross-clients", type=int, default=1000)
+    parser.add_argument("--http-clients", type=int, default=200)
+    parser.add_argument("--http-messages", type=int, default=50)
+    parser.add_argument("--procs", type=int, default=2, help="load generator processes")
+    parser.add_argument(
+        "--quick", action="store_true", help="small counts, to check the harness (not results)"
+    )
+    parser.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.rounds, args.echo_clients, args.echo_seconds = [100, 500], 2, [100], 2
+        args.memory_websockets, args.memory_xhr, args.cross_clients = 500, 200, 100
+        args.http_clients, args.http_messages = 20, 10
+    args.scenarios = set(args.scenarios.split(","))
+    return args
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", default="100,500,1000", help="client counts for fan-out")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of 4 broadcasts per step")
-    parser.add_argument("--echo-clients", default="100", help="client counts for echo")
-    parser.add_argument("--echo-seconds", type=int, default=5)
-    parser.add_argument("--no-redis", action="store_true", help="skip 2 workers + Redis")
-    parser.add_argument("--http-clients", type=int, default=200, help="clients per HTTP run")
-    parser.add_argument("--http-messages", type=int, default=50, help="messages per client")
-    parser.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
-    args = parser.parse_args()
-    steps = [int(n) for n in args.steps.split(",")]
-    echo_clients = [int(n) for n in args.echo_clients.split(",")]
+    args = parse_args()
+    chosen = contenders(set(args.contenders.split(",")) if args.contenders else None)
+    results: dict = {"fanout": {}, "echo": {}, "memory": {}, "cross": None, "http": []}
+    started = time.monotonic()
+    for contender in chosen:
+        with contender:
+            log("==", contender.name, contender.ws_url)
+            # Memory first, on a fresh server, then the loads.
+            if "memory" in args.scenarios:
+                results["memory"][contender.name] = memory(
+                    contender, args.memory_websockets, args.memory_xhr
+                )
+            if "fanout" in args.scenarios:
+                results["fanout"][contender.name] = fanout(
+                    contender, args.steps, args.rounds, args.procs
+                )
+            if "echo" in args.scenarios:
+                results["echo"][contender.name] = echo(
+                    contender, args.echo_clients, args.echo_seconds, args.procs
+                )
+            if "cross" in args.scenarios and contender.name == TWO_WORKERS:
+                results["cross"] = cross_process(
+                    contender.ws_url, contender.redis_url, args.cross_clients
+                )
+                log("cross-process", json.dumps(results["cross"]))
+    if "http" in args.scenarios:
+        results["http"] = http_transports(args.http_clients, args.http_messages)
 
-    rows_fanout, rows_echo = [], []
-    floor: dict[tuple, dict] = {}
-    for name, server, path, mode in servers(not args.no_redis):
-        with server:
-            url = server.url.replace("http://", "ws://") + path
-            for clients in steps:
-                result = loadgen(url, mode, "broadcast", clients, args.rounds)
-                print(name, "fan-out", json.dumps(result), file=sys.stderr)
-                floor.setdefault(("fanout", clients), result)
-                rows_fanout.append((name, clients, result, floor[("fanout", clients)]))
-                if result.get("error") or result.get("timedOut"):
-                    break
-            for clients in echo_clients:
-                result = loadgen(url, mode, "echo", clients, args.echo_seconds)
-                print(name, "echo", json.dumps(result), file=sys.stderr)
-                floor.setdefault(("echo", clients), result)
-                rows_echo.append((name, clients, result, floor[("echo", clients)]))
-        if hasattr(server, "redis"):
-            server.redis.stop()
-
-    lines = [
-        "Machine: %s, %d cores, Python %s, %s."
-        % (platform.machine(), os.cpu_count() or 0, platform.python_version(), platform.system()),
-        "",
-        NOTE,
-        "",
-        "### Broadcast fan-out (4 concurrent broadcasts per round, ms until every client has it)",
-        "",
-        "| server | clients | p50 | p95 | p99 | p95 / floor | load generator CPU |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for name, clients, r, f in rows_fanout:
-        ratio = r.get("p95") / f["p95"] if r.get("p95") and f.get("p95") else None
-        lines.append(
-            "| %s | %d | %s | %s | %s | %s | %s |"
-            % (name, clients, fmt(r.get("p50")), fmt(r.get("p95")), fmt(r.get("p99")),
-               "%.2f×" % ratio if ratio else r.get("error", "timed out")[:40],
-               "%.0f%%" % (100 * r.get("generatorCpu", 0)))
-        )  # fmt: skip
-    lines += [
-        "",
-        "### Echo (closed loop, %d s)" % args.echo_seconds,
-        "",
-        "| server | clients | messages/s | p99 ms | throughput / floor | load generator CPU |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for name, clients, r, f in rows_echo:
-        ratio = (
-            r["perSecond"] / f["perSecond"] if r.get("perSecond") and f.get("perSecond") else None
-        )
-        lines.append(
-            "| %s | %d | %s | %s | %s | %s |"
-            % (name, clients, fmt(r.get("perSecond")), fmt(r.get("p99")),
-               "%.2f×" % ratio if ratio else "—", "%.0f%%" % (100 * r.get("generatorCpu", 0)))
-        )  # fmt: skip
-    http_rows = http_transports(args.http_clients, args.http_messages)
-    single = {transport: r for name, transport, r in http_rows if name == "1 worker"}
-    lines += [
-        "",
-        "### HTTP transports: %d sockjs-client clients × %d echoed messages"
-        % (args.http_clients, args.http_messages),
-        "",
-        "| server | transport | echoes/s | all once, in order | / 1 worker |",
-        "| --- | --- | ---: | :---: | ---: |",
-    ]
-    for name, transport, r in http_rows:
-        lines.append(
-            "| clientsignal, %s | %s | %.0f | %s | %.2f× |"
-            % (name, transport, r["perSecond"], "yes" if r["exact"] else "**no**",
-               r["perSecond"] / single[transport]["perSecond"])
-        )  # fmt: skip
-    table = "\n".join(lines)
+    machine = "%s, %d cores, Python %s, Node %s, %s" % (
+        platform.machine(),
+        os.cpu_count() or 0,
+        platform.python_version(),
+        subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
+        platform.platform(terse=True),
+    )
+    table = report.render(results, args, machine, FLOOR, LIMITS_MS)
+    log("bench: %.0f s" % (time.monotonic() - started))
     print(table)
     if args.write:
         (BENCH / "RESULTS.md").write_text("# Benchmark results\n\n" + table + "\n")

@@ -1,0 +1,1 @@
+"""Peer for bench/: a minimal Django Channels project served by daphne (see asgi.py)."""

@@ -1,0 +1,201 @@
+"""The benchmark's markdown tables: absolute figures, and ratios against peers of the same run."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+SOCKJS_NODE = "sockjs-node 0.3.24"
+
+NOTE = (
+    "Servers, Redis and the load generators share the machine's two cores. The load generator "
+    "CPU column is its busiest process's share of one core during the measurement: near 100 % "
+    "it, not the server, sets the pace. Each fan-out row has 4 × rounds samples, so p95 and p99 "
+    "are close to the maximum."
+)
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else "%.*f" % (digits, value)
+
+
+def ratio(value: float | None, base: float | None) -> str:
+    return "%.2f×" % (value / base) if value and base else "—"
+
+
+def cpu(result: dict) -> str:
+    return "%.0f%%" % (100 * result["generatorCpu"]) if result.get("generatorCpu") else "—"
+
+
+def largest_under(rows: list[dict], limit: float) -> int | None:
+    """The largest client count whose broadcast p95 stayed under ``limit`` ms."""
+    ok = [
+        r["clients"]
+        for r in rows
+        if not r.get("error") and not r.get("timedOut") and r.get("p95") is not None
+        and r["p95"] < limit
+    ]  # fmt: skip
+    return max(ok) if ok else None
+
+
+def render(
+    results: dict[str, Any],
+    args: argparse.Namespace,
+    machine: str,
+    floor: str,
+    limits: tuple[int, ...],
+) -> str:
+    lines = ["Machine: %s." % machine, "", NOTE]
+    if results["fanout"]:
+        lines += _fanout(results["fanout"], args, floor, limits)
+    if results["echo"]:
+        lines += _echo(results["echo"], args, floor)
+    if results["memory"]:
+        lines += _memory(results["memory"], floor)
+    if results["cross"]:
+        lines += _cross(results["cross"])
+    if results["http"]:
+        lines += _http(results["http"], args)
+    return "\n".join(lines)
+
+
+def _fanout(fanout: dict, args: argparse.Namespace, floor: str, limits: tuple[int, ...]) -> list:
+    by_clients = {r["clients"]: r for r in fanout.get(floor, [])}
+    lines = [
+        "",
+        "### Broadcast fan-out (4 concurrent broadcasts per round, %d rounds; ms until every "
+        "client has it)" % args.rounds,
+        "",
+        "| server | clients | p50 | p95 | p99 | p95 / floor | load generator CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, rows in fanout.items():
+        for r in rows:
+            problem = r.get("error") or ("timed out (10 s)" if r.get("timedOut") else None)
+            base = by_clients.get(r["clients"], {}).get("p95")
+            lines.append(
+                "| %s | %d | %s | %s | %s | %s | %s |"
+                % (name, r["clients"], fmt(r.get("p50")), fmt(r.get("p95")), fmt(r.get("p99")),
+                   problem[:60] if problem else ratio(r.get("p95"), base), cpu(r))
+            )  # fmt: skip
+    head = " | ".join("clients, p95 < %d ms" % limit for limit in limits)
+    lines += [
+        "",
+        "#### Largest client count under the p95 limit (of the steps %s)"
+        % ", ".join(map(str, args.steps)),
+        "",
+        "| server | %s | / floor (%d ms) | / sockjs-node (%d ms) |" % (head, limits[0], limits[0]),
+        "| --- | %s---: | ---: |" % ("---: | " * len(limits)),
+    ]
+    floor_best = largest_under(fanout.get(floor, []), limits[0])
+    node_best = largest_under(fanout.get(SOCKJS_NODE, []), limits[0])
+    for name, rows in fanout.items():
+        best = [largest_under(rows, limit) for limit in limits]
+        lines.append(
+            "| %s | %s | %s | %s |"
+            % (name, " | ".join("—" if b is None else str(b) for b in best),
+               ratio(best[0], floor_best), ratio(best[0], node_best))
+        )  # fmt: skip
+    return lines
+
+
+def _echo(echo: dict, args: argparse.Namespace, floor: str) -> list:
+    by_clients = {r["clients"]: r for r in echo.get(floor, [])}
+    lines = [
+        "",
+        "### Echo (closed loop, %d s)" % args.echo_seconds,
+        "",
+        "| server | clients | messages/s | p50 ms | p99 ms | throughput / floor "
+        "| load generator CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, rows in echo.items():
+        for r in rows:
+            base = by_clients.get(r["clients"], {}).get("perSecond")
+            lines.append(
+                "| %s | %d | %s | %s | %s | %s | %s |"
+                % (name, r["clients"], fmt(r.get("perSecond"), 0), fmt(r.get("p50")),
+                   fmt(r.get("p99")), r.get("error", "")[:60] or ratio(r.get("perSecond"), base),
+                   cpu(r))
+            )  # fmt: skip
+    return lines
+
+
+def _memory(memory: dict, floor: str) -> list:
+    base = next(
+        (r.get("kib_per_connection") for r in memory.get(floor, []) if r["kind"] == "websocket"),
+        None,
+    )
+    lines = [
+        "",
+        "### Memory: resident memory per idle connection (server processes, after a warm-up)",
+        "",
+        "| server | connection | open | KiB each | / floor | RSS before → after (MiB) |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, rows in memory.items():
+        for r in rows:
+            if r.get("error") and not r.get("open"):
+                lines.append("| %s | %s | 0 | %s | — | — |" % (name, r["kind"], r["error"][:60]))
+                continue
+            lines.append(
+                "| %s | %s | %d | %s | %s | %.0f → %.0f |"
+                % (name, r["kind"], r["open"], fmt(r["kib_per_connection"]),
+                   ratio(r["kib_per_connection"], base) if r["kind"] == "websocket" else "—",
+                   r["rss_before_kib"] / 1024, r["rss_after_kib"] / 1024)
+            )  # fmt: skip
+    return lines
+
+
+def _cross(cross: dict) -> list:
+    lines = [
+        "",
+        "### Cross-process: signals sent by a separate Python process through Redis to %d "
+        "clients (2 workers)" % cross["clients"],
+        "",
+    ]
+    if cross.get("error"):
+        return lines + ["Failed: %s" % cross["error"]]
+    latency = cross["latency"]
+    lines += [
+        "| measure | rate (signals/s) | delivered to all | p50 ms | p99 ms | last client p50 | "
+        "last client p99 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| latency | %s | %d / %d | %s | %s | %s | %s |"
+        % (fmt(latency["rate"], 0), latency["complete"], latency["signals"], fmt(latency["p50"]),
+           fmt(latency["p99"]), fmt(latency["lastP50"]), fmt(latency["lastP99"])),
+    ]  # fmt: skip
+    for step in cross.get("sustained", []):
+        lines.append(
+            "| sustained%s | %s | %d / %d | %s | %s | %s | %s |"
+            % ("" if step["ok"] else " (missed)", fmt(step["rate"], 0), step["complete"],
+               step["signals"], fmt(step["p50"]), fmt(step["p99"]), fmt(step["lastP50"]),
+               fmt(step["lastP99"]))
+        )  # fmt: skip
+    lines += [
+        "",
+        "Highest sustained rate with every signal delivered to every client and p99 under "
+        "%s ms: %s signals/s (%s deliveries/s)."
+        % (fmt(cross.get("p99_limit_ms"), 0), fmt(cross.get("max_rate"), 0),
+           fmt((cross.get("max_rate") or 0) * cross["clients"], 0)),
+    ]  # fmt: skip
+    return lines
+
+
+def _http(rows: list, args: argparse.Namespace) -> list:
+    single = {transport: r for name, transport, r in rows if name == "1 worker"}
+    lines = [
+        "",
+        "### HTTP transports: %d sockjs-client clients × %d echoed messages"
+        % (args.http_clients, args.http_messages),
+        "",
+        "| server | transport | echoes/s | all once, in order | / 1 worker |",
+        "| --- | --- | ---: | :---: | ---: |",
+    ]
+    for name, transport, r in rows:
+        lines.append(
+            "| clientsignal, %s | %s | %.0f | %s | %s |"
+            % (name, transport, r["perSecond"], "yes" if r["exact"] else "**no**",
+               ratio(r["perSecond"], single[transport]["perSecond"]))
+        )  # fmt: skip
+    return lines
