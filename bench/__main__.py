@@ -80,23 +80,19 @@ def echo(contender: Contender, clients: list[int], seconds: int, procs: int) -> 
     return rows
 
 
-def memory(contender: Contender, websockets: int, xhr: int) -> list[dict]:
-    """KiB per idle websocket (and per xhr-streaming session for clientsignal, 1 worker)."""
-    rows = []
-    runs = [(contender.mode, contender.ws_url, websockets, "websocket")]
-    if contender.name == ONE_WORKER and xhr:
-        runs.append(("xhr-streaming", contender.http_url, xhr, "xhr-streaming"))
-    for mode, url, count, kind in runs:
-        if not count:
-            continue
-        try:
-            result = idle_memory(contender.pids(), url, mode, count)
-        except (RuntimeError, TimeoutError, OSError) as error:
-            result = {"connections": count, "error": str(error)[:200]}
-        result["kind"] = kind
-        log(contender.name, "memory", json.dumps(result))
-        rows.append(result)
-    return rows
+def memory(contender: Contender, kind: str, count: int) -> dict:
+    """KiB per idle connection (``kind``: websocket, or xhr-streaming for SockJS servers), on a
+    server that has served nothing else yet."""
+    mode, url = contender.mode, contender.ws_url
+    if kind == "xhr-streaming":
+        mode, url = kind, contender.http_url
+    try:
+        result = idle_memory(contender.pids(), url, mode, count)
+    except (RuntimeError, TimeoutError, OSError) as error:
+        result = {"connections": count, "error": str(error)[:200]}
+    result["kind"] = kind
+    log(contender.name, "memory", json.dumps(result))
+    return result
 
 
 def http_delivery(url: str, transport: str, clients: int, messages: int) -> dict:
@@ -142,7 +138,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--scenarios", default="fanout,echo,memory,cross,http")
     parser.add_argument("--contenders", default="", help="names (first words) to run; default all")
     parser.add_argument("--steps", type=ints, default=[500, 1000, 2000, 5000, 10000])
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of 4 broadcasts per step")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of 4 broadcasts per step")
     parser.add_argument("--echo-clients", type=ints, default=[100, 1000])
     parser.add_argument("--echo-seconds", type=int, default=5)
     parser.add_argument("--memory-websockets", type=int, default=10000)
@@ -173,10 +169,10 @@ def main() -> None:
         with contender:
             log("==", contender.name, contender.ws_url)
             # Memory first, on a fresh server, then the loads.
-            if "memory" in args.scenarios:
-                results["memory"][contender.name] = memory(
-                    contender, args.memory_websockets, args.memory_xhr
-                )
+            if "memory" in args.scenarios and args.memory_websockets:
+                results["memory"][contender.name] = [
+                    memory(contender, "websocket", args.memory_websockets)
+                ]
             if "fanout" in args.scenarios:
                 results["fanout"][contender.name] = fanout(
                     contender, args.steps, args.rounds, args.procs
@@ -190,6 +186,11 @@ def main() -> None:
                     contender.ws_url, contender.redis_url, args.cross_clients
                 )
                 log("cross-process", json.dumps(results["cross"]))
+        if "memory" in args.scenarios and args.memory_xhr and contender.name == ONE_WORKER:
+            with contender:  # a fresh server again: RSS freed by the loads would hide the cost
+                results["memory"][contender.name].append(
+                    memory(contender, "xhr-streaming", args.memory_xhr)
+                )
     if "http" in args.scenarios:
         results["http"] = http_transports(args.http_clients, args.http_messages)
 

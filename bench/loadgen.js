@@ -172,13 +172,19 @@ function child() {
     }
   }
 
-  function connect(i) {
-    const ws = new WebSocket(protocol.url(base, i + Number(indexArg) * 1e6), {perMessageDeflate: false});
+  // A refused connection (a server's listen backlog overrun by a burst) is tried again, as a
+  // real client would, a few times with a growing pause.
+  function connect(i, attempt = 0) {
+    const ws = new WebSocket(protocol.url(base, i + Number(indexArg) * 1e6 + attempt * 1e5), {perMessageDeflate: false});
     ws.on('message', (raw) => onFrame(i, raw, ws));
     return new Promise((resolve, reject) => {
       ws.once('open', () => protocol.ready(ws).then(resolve, reject));
       ws.once('error', reject);
-    }).then(() => { sockets[i] = ws; });
+    }).then(() => { sockets[i] = ws; }, (err) => {
+      ws.terminate();
+      if (attempt >= 4) throw err;
+      return new Promise((r) => setTimeout(r, 100 * (attempt + 1))).then(() => connect(i, attempt + 1));
+    });
   }
 
   async function connectAll() {
