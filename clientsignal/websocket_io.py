@@ -108,7 +108,7 @@ class WebSocketSession:
                 pull = receiver.pull(clock())
                 for frame in pull.chunks:
                     writer.write(frame)
-                    if frame == "h" and not self._ping():
+                    if frame == "h" and not self.session.raw and not self._ping():
                         receiver.abort(clock())
                         pull.done = True
                         break
