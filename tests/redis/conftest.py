@@ -43,15 +43,15 @@ def socket_server(redis_server):
         yield server
 
 
-def open_clients(server, count, timeout=15, query="", path="/signals"):
+def open_clients(server, count, timeout=15, query="", path="/signals", background=True):
     """At least ``count`` clients, on at least two workers (the worker's pid comes in the
-    hello event). A worker still loading the app takes no connections, so keep opening
-    clients until both have some."""
+    hello event), each reading in a thread of its own (see SignalClient). A worker still
+    loading the app takes no connections, so keep opening clients until both have some."""
     clients, pids = [], set()
     deadline = time.monotonic() + timeout
     while len(clients) < count or len(pids) < 2:
         assert time.monotonic() < deadline, "the clients all landed on one worker"
-        client = SignalClient(server.url + path, query=query)
+        client = SignalClient(server.url + path, query=query, background=background)
         pids.add(client.next_event()["data"]["pid"])
         clients.append(client)
     return clients, pids

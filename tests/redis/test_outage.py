@@ -13,7 +13,9 @@ pytestmark = pytest.mark.redis
 
 @pytest.mark.timeout(90)
 def test_outage_and_recovery(socket_server, redis_server):
-    clients, _ = open_clients(socket_server, 4)  # on both workers
+    # On both workers, reading all the time as browsers do (open_clients' default), so they
+    # answer the server's pings while the test waits for the sender and for Redis.
+    clients, _ = open_clients(socket_server, 4)
     assert send_ticks(redis_server.url, 1, "before").returncode == 0
     for client in clients:
         assert client.next_event()["data"]["origin"] == "before"

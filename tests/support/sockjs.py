@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 import uuid
 
@@ -10,16 +12,51 @@ import websocket
 
 
 class SignalClient:
-    """One SockJS session over a websocket: ``send(event, data)`` and ``next_event()``."""
+    """One SockJS session over a websocket: ``send(event, data)`` and ``next_event()``.
 
-    def __init__(self, base_url: str, timeout: float = 10, query: str = "") -> None:
+    websocket-client answers the server's pings only while it reads; the server closes a peer
+    that answers none for two heartbeats. With ``background=True`` a thread reads all the
+    time, as a browser does, so a test may leave the client alone for a while.
+    """
+
+    def __init__(
+        self, base_url: str, timeout: float = 10, query: str = "", background: bool = False
+    ) -> None:
         url = base_url.replace("http://", "ws://") + "/000/%s/websocket" % uuid.uuid4()
         if query:
             url += "?" + query
-        self.ws = websocket.create_connection(url, timeout=timeout)
+        self.ws = websocket.create_connection(url, timeout=timeout, enable_multithread=True)
         self.pending: list[dict] = []
         self.heartbeats = 0
         assert self.ws.recv() == "o"
+        self._frames: queue.Queue[str | None] | None = None
+        if background:
+            self._frames = queue.Queue()
+            threading.Thread(target=self._read_all_the_time, daemon=True).start()
+
+    def _read_all_the_time(self) -> None:
+        assert self._frames is not None
+        while True:
+            try:
+                frame = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except Exception:
+                self._frames.put(None)
+                return
+            self._frames.put(frame)
+
+    def _recv(self, timeout: float) -> str:
+        if self._frames is None:
+            self.ws.settimeout(max(0.01, timeout))
+            return self.ws.recv()
+        try:
+            frame = self._frames.get(timeout=max(0.01, timeout))
+        except queue.Empty:
+            raise websocket.WebSocketTimeoutException("no frame") from None
+        if frame is None:
+            raise websocket.WebSocketConnectionClosedException("closed")
+        return frame
 
     def send(self, event: str, data: dict | None = None) -> None:
         self.ws.send(json.dumps([json.dumps({"event": event, "data": data or {}})]))
@@ -28,9 +65,8 @@ class SignalClient:
         """The next event, skipping heartbeats; raises TimeoutError after ``timeout``."""
         deadline = time.monotonic() + timeout
         while not self.pending:
-            self.ws.settimeout(max(0.01, deadline - time.monotonic()))
             try:
-                frame = self.ws.recv()
+                frame = self._recv(deadline - time.monotonic())
             except websocket.WebSocketTimeoutException:
                 raise TimeoutError("no event within %.1f s" % timeout) from None
             if frame == "h":
@@ -46,8 +82,7 @@ class SignalClient:
         seen = self.heartbeats
         deadline = time.monotonic() + timeout
         while self.heartbeats == seen:
-            self.ws.settimeout(max(0.01, deadline - time.monotonic()))
-            frame = self.ws.recv()
+            frame = self._recv(deadline - time.monotonic())
             if frame == "h":
                 self.heartbeats += 1
             elif frame.startswith("a"):
