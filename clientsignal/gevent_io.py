@@ -17,6 +17,7 @@ from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.websocket import Header, WebSocket
 
 from .sockjs_protocol import Request, Response
+from .sockjs_protocol.frames import RecentByIdentity
 from .sockjs_protocol.receiver import Receiver
 
 clock = time.monotonic
@@ -48,21 +49,8 @@ def text_frame(text: str) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
-# The bytes of recent frames, by the identity of their text: see WebSocketWriter.
-_recent_frames: dict[int, tuple[str, bytes]] = {}
-_RECENT_FRAMES_KEPT = 64
-
-
-def frame_bytes(text: str) -> bytes:
-    """:func:`text_frame` of ``text``, built once for the same str object while recent."""
-    hit = _recent_frames.get(id(text))
-    if hit is not None and hit[0] is text:
-        return hit[1]
-    data = text_frame(text)
-    if len(_recent_frames) >= _RECENT_FRAMES_KEPT:
-        _recent_frames.clear()
-    _recent_frames[id(text)] = (text, data)
-    return data
+frame_bytes = RecentByIdentity(text_frame, 64)
+""":func:`text_frame` of a frame's text, built once for the same str object while recent."""
 
 
 class WebSocketWriter:
@@ -92,8 +80,10 @@ class WebSocketWriter:
             return False
         data = frame_bytes(text)
         try:
-            sent = self.socket.send(data, 0, 0.0)  # timeout 0: never wait
-        except OSError:  # EAGAIN, or a dead peer (queued: the writer meets the error)
+            sent = self._send_without_waiting(data)
+        except OSError:  # a dead peer: queued instead, the writer greenlet meets the error
+            return False
+        if not sent:
             return False
         if sent < len(data):
             self.pending = data[sent:]
@@ -105,10 +95,7 @@ class WebSocketWriter:
         """Write ``text`` from the session's greenlet; raises WebSocketError or OSError."""
         self.flush()
         data = frame_bytes(text)
-        try:
-            sent = self.socket.send(data, 0, 0.0)
-        except BlockingIOError:
-            sent = 0
+        sent = self._send_without_waiting(data)
         if sent < len(data):
             self._sendall(data[sent:])
 
@@ -118,6 +105,13 @@ class WebSocketWriter:
             pending, self.pending = self.pending, b""
             self._sendall(pending)
         self.busy = False
+
+    def _send_without_waiting(self, data: bytes) -> int:
+        """Bytes the socket took at once (timeout 0); 0 when its buffer is full."""
+        try:
+            return self.socket.send(data, 0, 0.0)
+        except BlockingIOError:
+            return 0
 
     def _sendall(self, data: bytes) -> None:
         # A peer that stopped reading cannot hold the session's greenlet forever.

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from .exceptions import BrokenJSON, PayloadExpected
+
+T = TypeVar("T")
 
 OPEN = "o"
 HEARTBEAT = "h"
@@ -47,23 +50,30 @@ def message_frame(encoded: Iterable[str]) -> str:
     return "a[" + ",".join(encoded) + "]"
 
 
-# Recent one-message frames by the identity of their literal: a broadcast's literal is one str
-# object queued on every session, so its frame is built once and is one str object too (which
-# lets the I/O layer build its websocket frame bytes once as well).
-_single_frames: dict[int, tuple[str, str]] = {}
-_SINGLE_FRAMES_KEPT = 256
+class RecentByIdentity:
+    """``build(key)`` for a str ``key``, built once for the same str object while it is among
+    the last ``kept`` keys: a broadcast hands every session the same object."""
+
+    def __init__(self, build: Callable[[str], T], kept: int) -> None:
+        self.build = build
+        self.kept = kept
+        self._recent: dict[int, tuple[str, T]] = {}
+
+    def __call__(self, key: str) -> T:
+        hit = self._recent.get(id(key))
+        if hit is not None and hit[0] is key:
+            return hit[1]
+        value = self.build(key)
+        if len(self._recent) >= self.kept:
+            self._recent.clear()
+        self._recent[id(key)] = (key, value)
+        return value
 
 
-def single_message_frame(encoded: str) -> str:
-    """``a[encoded]``: the same str object for the same literal object, while it is recent."""
-    hit = _single_frames.get(id(encoded))
-    if hit is not None and hit[0] is encoded:
-        return hit[1]
-    frame = "a[" + encoded + "]"
-    if len(_single_frames) >= _SINGLE_FRAMES_KEPT:
-        _single_frames.clear()
-    _single_frames[id(encoded)] = (encoded, frame)
-    return frame
+single_message_frame = RecentByIdentity(lambda encoded: "a[" + encoded + "]", 256)
+"""``a[encoded]``: a broadcast's literal is one str object queued on every session, so its
+frame is built once and is one str object too (which lets the I/O layer build its websocket
+frame bytes once as well)."""
 
 
 def close_frame(code: int, reason: str) -> str:
