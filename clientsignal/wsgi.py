@@ -214,8 +214,6 @@ class ClientSignalMiddleware:
             receiver.wake = nothing
             gone.stop()
 
-    # -- websocket -------------------------------------------------------------------------
-
     # -- timers ----------------------------------------------------------------------------
 
     def _start(self) -> None:

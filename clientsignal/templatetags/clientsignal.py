@@ -19,12 +19,10 @@ def clientsignal_js() -> SafeString:
     ``CLIENTSIGNAL_MULTIPLEX`` set, the client script carries its prefix (``data-multiplex``)
     and every ``SignalSocket`` of the page shares one SockJS session."""
     multiplex = conf.multiplex()
-    if multiplex:
-        client = format_html(
-            '<script src="{}" data-multiplex="{}"></script>',
-            static(conf.CLIENT_STATIC_PATH),
-            multiplex,
-        )
-    else:
-        client = format_html('<script src="{}"></script>', static(conf.CLIENT_STATIC_PATH))
-    return format_html('<script src="{}"></script>\n{}', conf.sockjs_url(), client)
+    attribute = format_html(' data-multiplex="{}"', multiplex) if multiplex else ""
+    return format_html(
+        '<script src="{}"></script>\n<script src="{}"{}></script>',
+        conf.sockjs_url(),
+        static(conf.CLIENT_STATIC_PATH),
+        attribute,
+    )
