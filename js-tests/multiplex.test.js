@@ -4,27 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const SignalSocket = require('../clientsignal/static/clientsignal/clientsignal.js');
-
-function fakeSockJS() {
-  const made = [];
-  function FakeSock(url, reserved, options) {
-    this.url = url;
-    this.options = options;
-    this.readyState = 0;
-    this.sent = [];
-    made.push(this);
-  }
-  FakeSock.prototype.send = function (text) { this.sent.push(text); };
-  FakeSock.prototype.open = function () { this.readyState = 1; this.onopen(); };
-  FakeSock.prototype.close = function (code, reason) { this.drop(code || 1000, reason || ''); };
-  FakeSock.prototype.drop = function (code, reason) {
-    this.readyState = 3;
-    this.onclose({code, reason, wasClean: code === 1000});
-  };
-  FakeSock.prototype.receive = function (text) { this.onmessage({data: text}); };
-  FakeSock.made = made;
-  return FakeSock;
-}
+const {fakeSockJS, until} = require('./support');
 
 let serial = 0;
 function setup(extra) {
@@ -43,13 +23,6 @@ const events = (sock) => {
   }
   return seen;
 };
-
-async function until(condition) {
-  for (let i = 0; i < 200 && !condition(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  assert.ok(condition(), 'condition not reached');
-}
 
 test('two endpoints share one SockJS session, each a channel', () => {
   const {open, made} = setup();
