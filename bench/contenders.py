@@ -89,11 +89,9 @@ class Contender:
         return self.redis.url if self.redis is not None else None
 
     def pids(self) -> list[int]:
-        """The processes serving connections: a gunicorn master's workers, or the server."""
+        """The processes serving connections: a master's workers (gunicorn), else the server."""
         assert self.server is not None and self.server.proc is not None
-        if isinstance(self.server, GunicornServer) or self.name.startswith("python-socketio"):
-            return worker_pids(self.server.proc.pid)
-        return [self.server.proc.pid]
+        return worker_pids(self.server.proc.pid) or [self.server.proc.pid]
 
     def __enter__(self) -> Contender:
         if self._needs_redis:

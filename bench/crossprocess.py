@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.children import stop_child
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 PROJECT = BENCH / "project"
@@ -62,13 +64,7 @@ class Listener:
         return self.line(drain_ms / 1000 + 15)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_child(self.proc)
 
 
 def send(redis_url: str, first: int, count: int, rate: float) -> dict:

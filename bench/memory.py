@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.children import stop_child
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 IDLE = BENCH / "idle.js"
@@ -104,13 +106,7 @@ class IdleClients:
         return json.loads(line)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_child(self.proc)
         self.proc.stdout.close()
 
 
