@@ -18,10 +18,11 @@ its last fragment.
 
 Speed: the reader is on the path of every message. A whole frame in the data at hand (the
 usual case) is parsed, unmasked and decoded in one pass with no intermediate buffer; unmasking
-XORs the payload as one big integer (no Python loop per byte, ~350 MB/s). Measured on the
-development machine (Python 3.11, 2 cores): 1000 small masked text frames in one chunk are
-read at about 1.1 million frames/s (``tests/unit/test_websocket_framing.py``,
-``test_benchmark_small_frames``, which prints its figure and asserts nothing about it).
+XORs the payload as big integers (no Python loop per byte). Measured on the development
+machine (Python 3.11, 2 cores): 1000 small masked text frames in one chunk are read at about
+1.0 million frames/s, 1 µs a frame (``test_benchmark_small_frames`` in
+``tests/unit/test_websocket_framing.py`` prints its figure and asserts nothing about it);
+a 1 MiB payload unmasks at about 550 MB/s.
 
 Lenient where the RFC allows: a length in a longer encoding than needed is accepted.
 """
@@ -325,7 +326,22 @@ def valid_close_code(code: int) -> bool:
 
 
 def unmask(payload: bytes | bytearray, mask: bytes | bytearray) -> bytes:
-    """A client frame's payload XOR its 4-byte mask, as one big integer: no loop per byte."""
+    """A client frame's payload XOR its 4-byte mask, as big integers: no loop per byte.
+
+    A long payload goes 64 KiB at a time (each step starting on the mask's first byte):
+    an integer of megabytes converts at half the speed, out of the CPU's caches."""
+    if len(payload) <= _UNMASK_STEP:
+        return _unmask(payload, mask)
+    with memoryview(payload) as view:
+        return b"".join(
+            [_unmask(view[i : i + _UNMASK_STEP], mask) for i in range(0, len(view), _UNMASK_STEP)]
+        )
+
+
+_UNMASK_STEP = 1 << 16  # a multiple of 4
+
+
+def _unmask(payload: bytes | bytearray | memoryview, mask: bytes | bytearray) -> bytes:
     size = len(payload)
     key = (mask * (size // 4 + 1))[:size]
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(

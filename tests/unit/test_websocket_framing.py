@@ -561,6 +561,14 @@ def test_unmask_is_gevent_websockets_unmask(payload, mask):
     assert unmask(payload, mask) == bytes(header.unmask_payload(payload))
 
 
+@pytest.mark.parametrize("size", [65535, 65536, 65537, 200_003])
+def test_unmask_of_long_payloads_in_steps(size):
+    payload = bytes(range(251)) * (size // 251) + bytes(size % 251)
+    mask = b"\x9c\x01\xe7\x42"
+    assert unmask(payload, mask) == bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    assert unmask(bytearray(payload), mask) == unmask(payload, mask)
+
+
 # -- writing -----------------------------------------------------------------------------------
 
 
