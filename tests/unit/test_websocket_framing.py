@@ -362,39 +362,56 @@ def test_two_gigabytes_declared_fail_on_the_ten_byte_header():
     assert r.buffered == 0
 
 
+def in_chunks(frames: list[bytes], size: int):
+    """The stream of ``frames`` cut every ``size`` bytes, across frame boundaries, without
+    joining the frames (the test itself holds no more than a chunk)."""
+    carry = b""
+    for data in frames:
+        i = 0
+        if carry:
+            i = size - len(carry)
+            carry += data[:i]
+            if len(carry) < size:
+                continue
+            yield carry
+        while len(data) - i >= size:
+            yield data[i : i + size]
+            i += size
+        carry = data[i:]
+    if carry:
+        yield carry
+
+
 def test_endless_continuation_frames_fail_once_past_the_limit():
-    # 200 MiB of 1 MiB continuation frames, fed 64 KiB at a time: the reader fails when the
-    # header of the frame that would take the message past 4 MiB arrives, and holds no more
-    # than the message so far meanwhile.
+    # 200 MiB of 1 MiB fragments, fed 64 KiB at a time: the reader fails as soon as it has
+    # the length of the fragment that would take the message past 4 MiB, holds no more than
+    # the message so far meanwhile, and nothing at all after.
     limit = 4 << 20
     chunk = 64 << 10
+    first = frame(TEXT, b"a" * (1 << 20), fin=False)
     fragment = frame(CONTINUATION, b"a" * (1 << 20), fin=False)
-    stream = [frame(TEXT, b"a" * (1 << 20), fin=False)] + [fragment] * 199
     r = reader(limit)
     events: list = []
-    fed = 0
-    most = 0
+    fed = failed_at = most = 0
     tracemalloc.start()
     try:
-        for data in stream:
-            for i in range(0, len(data), chunk):
-                events += r.feed(data[i : i + chunk])
-                fed += len(data[i : i + chunk])
-                most = max(most, r.buffered)
-                if events:
-                    break
-            if events:
-                break
+        for piece in in_chunks([first] + [fragment] * 199, chunk):
+            fed += len(piece)
+            new = r.feed(piece)
+            if new and not events:
+                failed_at = fed
+            events += new
+            most = max(most, r.buffered)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+    assert fed == 200 * len(fragment)
     assert events == [Fail(1009, "Message too big")]
-    # It failed on the fifth frame's header, within the first chunk of that frame.
-    assert 4 * len(fragment) < fed <= 4 * len(fragment) + chunk
+    # In the chunk holding the 10th byte of the fifth fragment's header.
+    assert failed_at - chunk < 4 * len(fragment) + 10 <= failed_at
     assert most <= limit + SLACK
     assert r.buffered == 0
-    assert peak < limit * 1.25 + 3 * chunk  # the message, its growth, a chunk or two
-    assert r.feed(fragment) == []
+    assert peak < limit * 1.25 + 4 * chunk  # the message as it grows, and a chunk or two
 
 
 def test_empty_continuation_frames_hold_nothing():
