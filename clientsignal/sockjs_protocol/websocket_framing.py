@@ -10,9 +10,9 @@ declares before anyone sees it, so a header declaring 2 GB grows the worker by a
 peer cares to send, and endless continuation frames grow a message without bound. Here every
 limit is checked on the header, before a byte of the payload is kept: a data frame whose
 declared length would take its message past ``max_message_size`` fails (1009) at once. A data
-frame's payload is unmasked into its message as it arrives, so the reader holds at most the
-message so far (``max_message_size``), an incomplete header (14 bytes) or an incomplete control
-frame (14 + 125 bytes), whatever the peer sends. Text is validated as it arrives, by an
+frame's payload is unmasked into its message as it arrives, so between calls the reader holds
+at most the message so far (``max_message_size``) and an incomplete header (14 bytes) or
+control frame (14 + 125 bytes), whatever the peer sends. Text is validated as it arrives, by an
 incremental decoder: a message that starts with invalid UTF-8 fails (1007) at once, not after
 its last fragment.
 
