@@ -2,7 +2,7 @@
 
 Nothing here touches a socket or a clock. :class:`SockJSServer` turns a :class:`Request`
 into a :class:`Response`, a :class:`Stream` to follow, or an :class:`Upgrade`; the I/O layer
-(``clientsignal.wsgi``) writes what it is told and calls back at the deadlines it is given.
+(``clientsignal.gevent_io``) writes what it is told and calls back at the deadlines it is given.
 """
 
 from .connection import SockJSConnection
@@ -15,13 +15,14 @@ from .exceptions import (
     PayloadTooLarge,
     SessionNotFound,
     SockJSError,
+    TooManyFromAddress,
     TooManySessions,
 )
 from .frames import close_frame, decode_messages, encode_json, encode_message, message_frame
 from .http import Request, Response
 from .options import SockJSOptions
 from .receiver import Pull, Receiver
-from .server import SockJSServer, Stream, Upgrade
+from .server import SockJSServer, Stream, Target, Upgrade
 from .session import Session, SessionStore
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "SockJSOptions",
     "SockJSServer",
     "Stream",
+    "Target",
+    "TooManyFromAddress",
     "TooManySessions",
     "Upgrade",
     "close_frame",

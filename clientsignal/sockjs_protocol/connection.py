@@ -52,3 +52,8 @@ class SockJSConnection:
     def close(self, code: int = 3000, reason: str = "Go away!") -> None:
         """Close the session; the client receives ``c[code,"reason"]``."""
         self.session.close(code, reason)
+
+    def refuse(self, code: int, reason: str) -> None:
+        """From :meth:`on_open`: refuse the session, which then never opens on the client (it
+        gets the close frame without the open frame)."""
+        self.session.refuse(code, reason)

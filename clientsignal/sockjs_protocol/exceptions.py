@@ -62,7 +62,15 @@ class SessionNotFound(HTTPError):
 
 
 class TooManySessions(HTTPError):
-    """The service's ``max_sessions`` are open in this process."""
+    """The service's ``max_sessions`` are open in this process (a websocket: close 1013)."""
 
     status = 503
     text = "Too many sessions."
+
+
+class TooManyFromAddress(HTTPError):
+    """``max_sessions_per_address`` are open from the client's address (a websocket: close
+    4429)."""
+
+    status = 429
+    text = "Too many sessions from this address."

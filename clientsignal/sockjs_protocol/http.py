@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,11 +15,14 @@ Headers = list[tuple[str, str]]
 
 @dataclass
 class Request:
-    """One HTTP request under a service prefix.
+    """One HTTP request under a service prefix, with every field the core and the application
+    need (the core never sees a WSGI environ).
 
-    ``path`` is relative to the prefix (``/000/abc/xhr``); header names are lower case.
-    ``environ`` keeps the WSGI environ for the application layer (Django builds its request
-    from it); the core never reads it.
+    ``path`` is relative to the prefix (``/000/abc/xhr``); ``prefix`` is the prefix as the
+    request named it (``/rooms/7`` for a service mounted on ``/rooms/<int:room_id>``), and
+    ``url_kwargs`` what the prefix captured (``{"room_id": 7}``). Header names are lower case.
+    ``date`` is the wall-clock time the request arrived (seconds since the epoch): the core
+    has no clock, and its timers run on the monotonic ``now`` it is given instead.
     """
 
     method: str
@@ -30,7 +31,14 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     remote_addr: str = ""
-    environ: dict[str, Any] | None = None
+    prefix: str = ""
+    url_kwargs: dict[str, Any] = field(default_factory=dict)
+    scheme: str = "http"
+    server_name: str = "localhost"
+    server_port: str = "80"
+    script_name: str = ""
+    protocol: str = "HTTP/1.1"
+    date: float = 0.0
 
     @property
     def query(self) -> dict[str, str]:
@@ -38,12 +46,20 @@ class Request:
 
     @property
     def cookies(self) -> dict[str, str]:
-        cookie = SimpleCookie()
-        try:
-            cookie.load(self.headers.get("cookie", ""))
-        except CookieError:
-            return {}
-        return {name: morsel.value for name, morsel in cookie.items()}
+        """The ``Cookie`` header, parsed leniently: one malformed cookie (another application's)
+        does not hide the others."""
+        cookies: dict[str, str] = {}
+        for part in self.headers.get("cookie", "").split(";"):
+            name, sep, value = part.partition("=")
+            name = name.strip()
+            if sep and name and name not in cookies:
+                cookies[name] = value.strip().strip('"')
+        return cookies
+
+    @property
+    def full_path(self) -> str:
+        """The path as the client requested it: script name, prefix and path."""
+        return self.script_name + self.prefix + self.path
 
 
 @dataclass
@@ -66,9 +82,9 @@ def no_cache_headers() -> Headers:
     return [("Cache-Control", NO_CACHE)]
 
 
-def cache_headers(now: float | None = None) -> Headers:
-    """Headers that let the response be cached for a year."""
-    expires = formatdate((time.time() if now is None else now) + ONE_YEAR, usegmt=True)
+def cache_headers(date: float) -> Headers:
+    """Headers that let the response be cached for a year from ``date`` (wall clock)."""
+    expires = formatdate(date + ONE_YEAR, usegmt=True)
     return [("Cache-Control", "public, max-age=%d" % ONE_YEAR), ("Expires", expires)]
 
 
@@ -89,7 +105,7 @@ def cors_headers(request: Request) -> Headers:
     return headers
 
 
-def text_response(status: int, text: str, headers: Headers = ()) -> Response:
+def text_response(status: int, text: str, headers: Headers | tuple[()] = ()) -> Response:
     return Response(
         status,
         [("Content-Type", "text/plain;charset=UTF-8"), *no_cache_headers(), *headers],
@@ -106,14 +122,14 @@ def method_not_allowed(allowed: tuple[str, ...]) -> Response:
     return Response(405, [("Allow", ", ".join(allowed))], b"")
 
 
-def options_response(request: Request, allowed: tuple[str, ...], now: float) -> Response:
+def options_response(request: Request, allowed: tuple[str, ...]) -> Response:
     """The cacheable answer to a CORS preflight."""
     return Response(
         204,
         [
             ("Access-Control-Allow-Methods", ", ".join(allowed)),
             ("Access-Control-Max-Age", str(ONE_YEAR)),
-            *cache_headers(now),
+            *cache_headers(request.date),
             *cors_headers(request),
         ],
     )

@@ -14,8 +14,8 @@ client → server             meaning
 ==================================  =======================================================
 server → client                     meaning
 ==================================  =======================================================
-``sub,/rooms/7``                    the channel is open (sent before the connection's
-                                    ``on_open`` runs, like the ``o`` frame)
+``sub,/rooms/7``                    the channel is open (sent once the connection's
+                                    ``on_open`` has accepted it, before anything it sent)
 ``msg,/rooms/7,<payload>``          one message from the channel's connection
 ``uns,/rooms/7,[code,"reason"]``    the server closed the channel
 ==================================  =======================================================
@@ -75,7 +75,8 @@ class Channel(Session):
 
     multiplexed = True
 
-    def __init__(self, parent: Session, topic: str, server: SockJSServer) -> None:
+    def __init__(self, parent: Session, topic: str, endpoint: Endpoint) -> None:
+        server = endpoint.server
         super().__init__(
             "%s/%s" % (parent.id, topic),
             transport=parent.transport,
@@ -84,15 +85,30 @@ class Channel(Session):
             max_message_size=server.options.max_message_size,
             max_queued_bytes=server.options.max_queued_bytes,
             counters=server.counters,
+            prefix=endpoint.path,
+            address=parent.address,
         )
         self.parent = parent
         self.topic = topic
-        self.server = server
+        self.server: SockJSServer = server
         self.detached_since = None  # never expires by itself: it lives as long as its parent
         self._open_pending = False
         # '"msg,<topic>,' : prepended to an encoded literal without its opening quote.
         self._prefix = '"msg,' + encode_message(topic)[1:-1] + ","
         self.on_closed: Callable[[Channel], None] | None = None
+        # What the connection sends while its on_open runs waits for the "sub" that opens
+        # the channel on the client; a channel on_open refuses never opens there.
+        self._opening: list[str] | None = []
+
+    def open(self, connection: SockJSConnection, call: Callable[[], None]) -> None:
+        super().open(connection, call)
+        opening, self._opening = self._opening or [], None
+        if self.refused:
+            self.parent.send(self._uns())
+            return
+        self.parent.send("sub," + self.topic)
+        for message in opening:
+            self.parent.send(None, message)
 
     def send(self, message: str | None, encoded: str | None = None) -> bool:
         if self.is_closed:
@@ -100,14 +116,25 @@ class Channel(Session):
         literal = encoded if encoded is not None else encode_message(message or "")
         self.counters.messages_out += 1
         self.counters.bytes_out += len(literal)
-        return self.parent.send(None, self._prefix + literal[1:])
+        return self._to_parent(self._prefix + literal[1:])
 
     def close(self, code: int = 3000, reason: str = "Go away!") -> None:
         """Close this channel only: the client gets ``uns,topic,[code,"reason"]``."""
         if self.is_closed:
             return
         self.end(code, reason)
-        self.parent.send("uns,%s,%s" % (self.topic, encode_json([code, reason])))
+        if not self.refused:
+            self._to_parent(encode_message(self._uns()))
+
+    def _uns(self) -> str:
+        return "uns,%s,%s" % (self.topic, encode_json([self.close_code, self.close_reason]))
+
+    def _to_parent(self, literal: str) -> bool:
+        """Queue an encoded message on the parent session, or keep it while on_open runs."""
+        if self._opening is not None:
+            self._opening.append(literal)
+            return True
+        return self.parent.send(None, literal)
 
     def end(self, code: int, reason: str) -> None:
         """Close without telling the client: it asked to (``uns``), or it is gone."""
@@ -144,7 +171,7 @@ class MultiplexConnection(SockJSConnection):
         if not topic or kind not in ("sub", "msg", "uns"):
             logger.warning(
                 "multiplexed session %s: malformed message %r: closing (%s)",
-                self.session.id,
+                self.session.tag,
                 message[:80],
                 MALFORMED[1],
             )
@@ -163,7 +190,7 @@ class MultiplexConnection(SockJSConnection):
                 # Likely a message that crossed the server's uns on the way: say it again.
                 logger.info(
                     "multiplexed session %s: message to %r, which is not open",
-                    self.session.id,
+                    self.session.tag,
                     topic,
                 )
                 self._refuse(topic, NO_ENDPOINT)
@@ -181,13 +208,13 @@ class MultiplexConnection(SockJSConnection):
         path, _, query = topic.partition("#")[0].partition("?")
         endpoint = self.resolve(path)
         if endpoint is None:
-            logger.info("multiplexed session %s: no endpoint %r", self.session.id, path)
+            logger.info("multiplexed session %s: no endpoint %r", self.session.tag, path)
             self._refuse(topic, NO_ENDPOINT)
             return
         if len(self.channels) >= self.channel_limit:
             logger.warning(
                 "multiplexed session %s: %d channels open, refusing %r",
-                self.session.id,
+                self.session.tag,
                 len(self.channels),
                 topic,
             )
@@ -195,28 +222,31 @@ class MultiplexConnection(SockJSConnection):
             return
         server = endpoint.server
         if server.open_sessions() >= server.options.max_sessions:
-            logger.warning("multiplexed session %s: %r is full", self.session.id, path)
+            server.counters.refused_full += 1
+            logger.warning("multiplexed session %s: %r is full", self.session.tag, path)
             self._refuse(topic, (1013, "Try again later"))
             return
-        channel = Channel(self.session, topic, server)
+        request = self._channel_request(query, endpoint)
+        channel = Channel(self.session, topic, endpoint)
+        if not server.admit(channel, "address", channel.address, request.date):
+            self._refuse(topic, (4429, "Too many sessions from this address"))
+            return
         channel.on_closed = self._forget
         self.channels[topic] = channel
         server.channels.add(channel)
-        self.session.send("sub," + topic)
         connection = server.connection_factory(channel)
-        request = self._channel_request(path, query, endpoint)
         channel.open(connection, lambda: connection.on_open(request))
 
-    def _channel_request(self, path: str, query: str, endpoint: Endpoint) -> Request:
+    def _channel_request(self, query: str, endpoint: Endpoint) -> Request:
+        """The request a channel's connection opens with: the multiplexed session's, under
+        the endpoint's prefix."""
         assert self.request is not None
-        environ = dict(self.request.environ or {})
-        if environ:
-            environ["PATH_INFO"] = path
-            environ["QUERY_STRING"] = query
-            environ["clientsignal.url_kwargs"] = endpoint.url_kwargs
-            environ.pop("wsgi.websocket", None)
         return replace(
-            self.request, path=endpoint.path, query_string=query, environ=environ or None
+            self.request,
+            prefix=endpoint.path,
+            path="",
+            query_string=query,
+            url_kwargs=endpoint.url_kwargs,
         )
 
     def _forget(self, channel: Channel) -> None:

@@ -1,4 +1,4 @@
-"""Per-service SockJS options with the protocol's defaults."""
+"""Per-service SockJS options with the protocol's defaults and clientsignal's limits."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ class SockJSOptions:
 
     ``heartbeat_delay`` and ``disconnect_delay`` are in seconds; ``response_limit`` is the number
     of bytes a streaming response carries before the server ends it and the client opens a new one.
+    Limits of 0 are off.
     """
 
     websocket: bool = True
@@ -27,8 +28,22 @@ class SockJSOptions:
     """Bytes queued for a client that does not read; past it, the session closes with 4008."""
     max_sessions: int = 10_000
     """Open sessions of this service in one process; more are refused (503, or 1013)."""
+    max_sessions_per_address: int = 200
+    """Open sessions of this service in one process from one client address; more: 4429."""
+    max_sessions_per_user: int = 100
+    """Open sessions of this service in one process of one logged-in user; more: 4429."""
+    max_message_rate: float = 100.0
+    """Messages (and websocket frames) per second a session may send, on average."""
+    max_message_burst: int = 200
+    """How many messages a session may send at once above that rate; past it: 4429."""
     allowed_origins: tuple[str, ...] | None = None
     """Pages that may open sessions (see :mod:`.origins`); None: any origin."""
+    bind_sessions: bool = True
+    """Accept a session's later HTTP requests only with the credentials that opened it
+    (see :mod:`.binding`)."""
+    identity_cookies: tuple[str, ...] = ()
+    """Cookies naming the client where present (Django's session cookie); without one, the
+    server sets its own key cookie on the request that opens a session."""
 
     def updated(self, values: dict[str, Any] | None) -> SockJSOptions:
         """A copy with ``values`` applied; unknown names raise ``TypeError``."""
@@ -38,6 +53,11 @@ class SockJSOptions:
         unknown = set(values) - known
         if unknown:
             raise TypeError("unknown SockJS option(s): %s" % ", ".join(sorted(unknown)))
-        if values.get("allowed_origins") is not None:
-            values = {**values, "allowed_origins": tuple(values["allowed_origins"])}
+        values = dict(values)
+        for name in ("allowed_origins", "identity_cookies"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
         return replace(self, **values)
+
+
+OPTION_NAMES = tuple(f.name for f in fields(SockJSOptions))

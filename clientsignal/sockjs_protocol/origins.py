@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from .binding import KEY_COOKIE
 from .http import Request
 
 
@@ -39,7 +40,7 @@ def origin_allowed(request: Request, allowed: Iterable[str] | None) -> bool:
         return True
     origin = request_origin(request)
     if origin is None:
-        return "cookie" not in request.headers
+        return not _identifying_cookies(request)
     if origin == "null":
         return False
     parts = urlsplit(origin.lower())
@@ -59,6 +60,12 @@ def origin_allowed(request: Request, allowed: Iterable[str] | None) -> bool:
         elif _host_matches(parts.hostname, pattern) and _port(parts.port, parts.scheme) == port:
             return True
     return False
+
+
+def _identifying_cookies(request: Request) -> bool:
+    """Whether the request carries cookies that could say who the visitor is: any but the
+    session-binding key (which names no one, see :mod:`.binding`)."""
+    return any(name != KEY_COOKIE for name in request.cookies)
 
 
 def frame_ancestors(request: Request, allowed: Iterable[str]) -> str:

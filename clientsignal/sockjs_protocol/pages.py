@@ -67,18 +67,18 @@ class IframePage:
         self.etag = '"%s"' % hashlib.md5(self.body, usedforsecurity=False).hexdigest()
         self.allowed_origins = allowed_origins
 
-    def response(self, request: Request, now: float) -> Response:
+    def response(self, request: Request) -> Response:
         # Only allowed pages may embed the iframe: inside it, requests are same-origin.
         security = []
         if self.allowed_origins is not None:
             policy = frame_ancestors(request, self.allowed_origins)
             security.append(("Content-Security-Policy", policy))
         if request.headers.get("if-none-match") == self.etag:
-            return Response(304, [("ETag", self.etag), *cache_headers(now), *security])
+            return Response(304, [("ETag", self.etag), *cache_headers(request.date), *security])
         headers = [
             ("Content-Type", "text/html;charset=UTF-8"),
             ("ETag", self.etag),
-            *cache_headers(now),
+            *cache_headers(request.date),
             *security,
         ]
         return Response(200, headers, self.body)

@@ -6,9 +6,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import pages
+from . import binding, pages
 from .connection import SockJSConnection
-from .exceptions import HTTPError, PayloadTooLarge, SessionNotFound, TooManySessions
+from .exceptions import (
+    HTTPError,
+    PayloadTooLarge,
+    SessionNotFound,
+    TooManyFromAddress,
+    TooManySessions,
+)
 from .frames import decode_messages
 from .http import (
     Headers,
@@ -20,16 +26,27 @@ from .http import (
     options_response,
     text_response,
 )
+from .limits import Episode, Quotas
 from .options import SockJSOptions
 from .origins import origin_allowed, request_origin
+from .ratelimit import TokenBucket
 from .receiver import Receiver
-from .router import route
+from .router import Route, route
 from .session import GOING_AWAY, Session, SessionStore
 from .stats import Counters
-from .transports import TRANSPORTS, RawWebSocket, ReceivingTransport, SendingTransport, WebSocket
+from .transports import (
+    TRANSPORTS,
+    RawWebSocket,
+    ReceivingTransport,
+    SendingTransport,
+    Transport,
+    WebSocket,
+)
 from .transports.websocket import refuse_plain_http
 
 logger = logging.getLogger("clientsignal.sockjs")
+
+TOO_MANY_FOR_USER = (4429, "Too many sessions for this user")
 
 
 @dataclass
@@ -48,6 +65,15 @@ class Upgrade:
     """The request is a valid websocket handshake; call :meth:`SockJSServer.open_websocket`."""
 
     raw: bool
+
+
+@dataclass(frozen=True)
+class Target:
+    """The stored session an HTTP request addresses, and whether it receives (a poll or a
+    stream) or sends."""
+
+    session_id: str
+    receiving: bool
 
 
 ConnectionFactory = Callable[[Session], SockJSConnection]
@@ -69,6 +95,8 @@ class SockJSServer:
         # This service's endpoints opened inside multiplexed sessions (see .multiplex).
         self.channels: set[Session] = set()
         self.counters = Counters()
+        self.quotas = Quotas()
+        self.episodes = {kind: Episode() for kind in ("address", "user", "full", "foreign")}
         self.iframe = pages.IframePage(self.options.sockjs_url, self.options.allowed_origins)
 
     def handle(self, request: Request, now: float) -> Response | Stream | Upgrade:
@@ -76,12 +104,26 @@ class SockJSServer:
         try:
             return self._dispatch(request, now)
         except HTTPError as error:
-            logger.info("%s %s: %d %s", request.method, request.path, error.status, error.text)
+            logger.info("%s %s: %d %s", request.method, request.prefix, error.status, error.text)
             return text_response(error.status, error.text, cors_headers(request))
+
+    def target(self, request: Request) -> Target | None:
+        """The stored session ``request`` addresses, if it is a session request of an HTTP
+        transport with a method it allows; None for anything else (pages, websockets, errors)."""
+        found = self._transport(request)
+        if found is None or found[1].websocket:
+            return None
+        session_route, cls = found
+        return Target(session_route.session_id, issubclass(cls, ReceivingTransport))
+
+    def has_session(self, session_id: str) -> bool:
+        """Whether this process holds the stored session ``session_id``."""
+        return self.store.get(session_id) is not None
 
     def open_websocket(self, request: Request, now: float, *, raw: bool) -> Receiver:
         """Start a websocket session (never stored: its life is the socket's; call
-        :meth:`websocket_closed` at its end). Raises :class:`TooManySessions`."""
+        :meth:`websocket_closed` at its end). Raises :class:`TooManySessions` or
+        :class:`TooManyFromAddress`."""
         transport = (RawWebSocket if raw else WebSocket)(request, self.options)
         session = self._new_session("", transport.name, request, now, raw=raw)
         self.websockets.add(session)
@@ -91,6 +133,16 @@ class SockJSServer:
         """The websocket of ``session`` is gone."""
         self.websockets.discard(session)
         session.interrupt()
+
+    def admit(self, session: Session, kind: str, key: str, date: float) -> bool:
+        """Count ``session`` as one of ``kind`` ``key``'s (``"user"``, ``"42"``), within
+        ``max_sessions_per_<kind>``; False when that many are open already (the caller
+        refuses the session)."""
+        limit = getattr(self.options, "max_sessions_per_" + kind)
+        if self.quotas.take(session, kind, key, limit):
+            return True
+        self._refused(kind, key, limit, session.prefix, date)
+        return False
 
     def shutdown(self) -> int:
         """Close every session with 1001 "Server shutting down": their clients reconnect,
@@ -133,6 +185,17 @@ class SockJSServer:
 
     # -- internals -------------------------------------------------------------------------
 
+    def _transport(self, request: Request) -> tuple[Route, type[Transport]] | None:
+        """The session route of ``request`` and its transport class, when the transport
+        exists and allows the request's method."""
+        session_route = route(request.path)
+        if session_route.kind != "session":
+            return None
+        cls = TRANSPORTS.get(session_route.transport)
+        if cls is None or request.method not in cls.methods:
+            return None
+        return session_route, cls
+
     def _dispatch(self, request: Request, now: float) -> Response | Stream | Upgrade:
         target = route(request.path)
         method = request.method
@@ -140,7 +203,7 @@ class SockJSServer:
             return pages.greeting() if method in ("GET", "HEAD") else method_not_allowed(("GET",))
         if target.kind == "info":
             if method == "OPTIONS":
-                return options_response(request, ("OPTIONS", "GET"), now)
+                return options_response(request, ("OPTIONS", "GET"))
             return (
                 pages.info(request, self.options)
                 if method == "GET"
@@ -148,9 +211,7 @@ class SockJSServer:
             )
         if target.kind == "iframe":
             return (
-                self.iframe.response(request, now)
-                if method == "GET"
-                else method_not_allowed(("GET",))
+                self.iframe.response(request) if method == "GET" else method_not_allowed(("GET",))
             )
         if target.kind in ("raw_websocket", "session") and not origin_allowed(
             request, self.options.allowed_origins
@@ -158,7 +219,7 @@ class SockJSServer:
             logger.warning(
                 "%s %s: origin %r not allowed",
                 request.method,
-                request.path,
+                request.prefix or "/",
                 request_origin(request),
             )
             return text_response(403, "Origin not allowed.")
@@ -172,12 +233,12 @@ class SockJSServer:
         if cls is WebSocket:
             return self._websocket(request, raw=False)
         if method == "OPTIONS" and cls.cors:
-            return options_response(request, ("OPTIONS", *cls.methods), now)
+            return options_response(request, ("OPTIONS", *cls.methods))
         if method not in cls.methods:
             return method_not_allowed(cls.methods + (("OPTIONS",) if cls.cors else ()))
         transport = cls(request, self.options)
         if isinstance(transport, SendingTransport):
-            return self._send(target.session_id, transport)
+            return self._send(target.session_id, transport, now)
         assert isinstance(transport, ReceivingTransport)
         return self._receive(target.session_id, transport, request, now)
 
@@ -191,39 +252,114 @@ class SockJSServer:
     def _receive(
         self, session_id: str, transport: ReceivingTransport, request: Request, now: float
     ) -> Stream:
+        headers = transport.headers()
         session = self.store.get(session_id)
         if session is None:
             session = self._new_session(session_id, transport.name, request, now)
+            if self.options.bind_sessions:
+                session.credential = binding.credential(request, self.options.identity_cookies)
+                if session.credential is None:
+                    session.credential, cookie = binding.new_key(request)
+                    headers.append(cookie)
             self.store.add(session)
-        return Stream(
-            200, transport.headers(), transport.prelude(), self._receiver(session, transport, now)
-        )
+        else:
+            self._same_client(session, request)
+        return Stream(200, headers, transport.prelude(), self._receiver(session, transport, now))
 
-    def _send(self, session_id: str, transport: SendingTransport) -> Response:
+    def _send(self, session_id: str, transport: SendingTransport, now: float) -> Response:
+        request = transport.request
         session = self.store.get(session_id)
         if session is None or session.is_closed:
             raise SessionNotFound()
-        if len(transport.request.body) > self.options.max_request_body:
+        self._same_client(session, request)
+        if len(request.body) > self.options.max_request_body:
             raise PayloadTooLarge()
-        session.receive(decode_messages(transport.payload()))
+        messages = decode_messages(transport.payload())
+        if session.spend(now, len(messages)):
+            session.receive(messages)
         return transport.success()
+
+    def _same_client(self, session: Session, request: Request) -> None:
+        """Refuse (as if the session did not exist) a request that names a session opened
+        by another client, or under another prefix. The log line does not name the session."""
+        same = session.prefix == request.prefix and (
+            not self.options.bind_sessions
+            or binding.same_client(
+                session.credential,
+                binding.credential(request, self.options.identity_cookies),
+            )
+        )
+        if same:
+            return
+        self.counters.foreign_requests += 1
+        if self.episodes["foreign"].hit(request.date):
+            logger.warning(
+                "%s %s .../%s from %s: refused a request for a session another client opened "
+                "(404); further ones are counted (stats: foreign_requests), not logged, until "
+                "a minute passes without one",
+                request.method,
+                request.prefix or "/",
+                request.path.rsplit("/", 1)[-1],
+                request.remote_addr or "?",
+            )
+        raise SessionNotFound()
+
+    def _refused(self, kind: str, key: str, limit: int, prefix: str, date: float) -> None:
+        """Count a refusal by ``max_sessions_per_<kind>``; log the first of an episode."""
+        name = "refused_per_" + kind
+        setattr(self.counters, name, getattr(self.counters, name) + 1)
+        if self.episodes[kind].hit(date):
+            logger.warning(
+                "%s: %d sessions open for %s %s (max_sessions_per_%s): refusing more; further "
+                "refusals are counted (stats: %s), not logged, until a minute passes "
+                "without one",
+                prefix or "/",
+                limit,
+                kind,
+                key,
+                kind,
+                name,
+            )
 
     def _new_session(
         self, session_id: str, transport: str, request: Request, now: float, *, raw: bool = False
     ) -> Session:
-        if self.open_sessions() >= self.options.max_sessions:
-            logger.warning("refusing a new session: %d open", self.open_sessions())
+        options = self.options
+        if self.open_sessions() >= options.max_sessions:
+            self.counters.refused_full += 1
+            if self.episodes["full"].hit(request.date):
+                logger.warning(
+                    "%s: %d sessions open in this process (max_sessions): refusing new ones "
+                    "(503 / 1013); further refusals are counted (stats: refused_full), not "
+                    "logged, until a minute passes without one",
+                    request.prefix or "/",
+                    self.open_sessions(),
+                )
             raise TooManySessions()
+        address = request.remote_addr
+        limit = options.max_sessions_per_address
+        if limit and self.quotas.count("address", address) >= limit:
+            self._refused("address", address, limit, request.prefix, request.date)
+            raise TooManyFromAddress()
         session = Session(
             session_id,
             transport=transport,
-            disconnect_delay=self.options.disconnect_delay,
+            disconnect_delay=options.disconnect_delay,
             now=now,
             raw=raw,
-            max_message_size=self.options.max_message_size,
-            max_queued_bytes=self.options.max_queued_bytes,
+            max_message_size=options.max_message_size,
+            max_queued_bytes=options.max_queued_bytes,
             counters=self.counters,
+            prefix=request.prefix,
+            address=address,
+            bucket=(
+                TokenBucket(options.max_message_rate, max(1, options.max_message_burst))
+                if options.max_message_rate > 0
+                else None
+            ),
         )
+        session.server = self
+        self.quotas.take(session, "address", address, 0)
         connection = self.connection_factory(session)
         session.open(connection, lambda: connection.on_open(request))
         return session

@@ -8,17 +8,21 @@ when frames become available.
 from __future__ import annotations
 
 import enum
+import itertools
 import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from . import frames
+from .ratelimit import TokenBucket
 from .stats import Counters
 
 if TYPE_CHECKING:
     from .connection import SockJSConnection
+    from .limits import Quotas
     from .receiver import Receiver
+    from .server import SockJSServer
 
 logger = logging.getLogger("clientsignal.sockjs")
 
@@ -29,6 +33,11 @@ SERVER_ERROR = (1011, "Internal error")
 MESSAGE_TOO_BIG = (1009, "Message too big")
 SLOW_CONSUMER = (4008, "Client too slow: send queue full")
 GOING_AWAY = (1001, "Server shutting down")
+TOO_MANY_MESSAGES = (4429, "Too many messages")
+
+# Sessions are named in logs by a number of this process, never by their id: whoever knows
+# an HTTP session's id (and its credential) can act as its client.
+_numbers = itertools.count(1)
 
 
 class State(enum.Enum):
@@ -54,8 +63,19 @@ class Session:
         max_message_size: int = 64 * 1024,
         max_queued_bytes: int = 1024 * 1024,
         counters: Counters | None = None,
+        prefix: str = "",
+        address: str = "",
+        bucket: TokenBucket | None = None,
     ) -> None:
         self.id = session_id
+        self.number = next(_numbers)
+        self.prefix = prefix
+        self.address = address
+        self.credential: str | None = None  # see .binding
+        self.bucket = bucket
+        self.quotas: Quotas | None = None
+        self.server: SockJSServer | None = None  # the service the session belongs to
+        self.quota_places: list[tuple[str, str]] = []
         self.counters = counters if counters is not None else Counters()
         self.counters.sessions_opened += 1
         self.max_message_size = max_message_size
@@ -72,9 +92,20 @@ class Session:
         self.close_code, self.close_reason = GO_AWAY
         self._open_pending = not raw
         self._closed_notified = False
+        self.refused = False
 
     def __repr__(self) -> str:
-        return "<Session %s %s %s>" % (self.id, self.transport, self.state.value)
+        return "<Session #%d %s %s>" % (self.number, self.transport, self.state.value)
+
+    @property
+    def tag(self) -> str:
+        """How logs name the session: its number, transport, prefix and client address."""
+        return "#%d (%s %s from %s)" % (
+            self.number,
+            self.transport,
+            self.prefix or "/",
+            self.address or "?",
+        )
 
     @property
     def is_closed(self) -> bool:
@@ -83,10 +114,25 @@ class Session:
     # -- application side ----------------------------------------------------------------
 
     def open(self, connection: SockJSConnection, call: Callable[[], None]) -> None:
-        """Bind the application connection and run its ``on_open`` (``call``) safely."""
+        """Bind the application connection and run its ``on_open`` (``call``) safely.
+
+        A session its ``on_open`` refused (:meth:`refuse`) never looks open to the client: it
+        gets the close frame without the open frame, and nothing queued meanwhile. One that
+        ``on_open`` closes opens, then closes, as the protocol has it."""
         self.connection = connection
         if not self._safely("on_open", call):
             self.close(*SERVER_ERROR)
+        if self.refused:
+            self._open_pending = False
+            self.queue, self.queued_bytes = [], 0
+
+    def refuse(self, code: int, reason: str) -> None:
+        """Close the session from its connection's ``on_open``, before it ever opened: the
+        client sees ``c[code,"reason"]`` without ``o`` (like a 2010 refusal), so a client
+        library reports a close without an open."""
+        if not self.is_closed:
+            self.refused = True
+            self.close(code, reason)
 
     def send(self, message: str | None, encoded: str | None = None) -> bool:
         """Queue one message, given as text or already encoded (or both); False if the
@@ -104,9 +150,8 @@ class Session:
             # A client that does not read: drop what it has not taken and close, rather than
             # let its queue grow without bound.
             logger.warning(
-                "session %s (%s): %d bytes queued, over the limit: closing (%s)",
-                self.id,
-                self.transport,
+                "session %s: %d bytes queued, over the limit: closing (%s)",
+                self.tag,
                 self.queued_bytes,
                 SLOW_CONSUMER[1],
             )
@@ -134,8 +179,21 @@ class Session:
             return
         self.state = State.CLOSED
         self.close_code, self.close_reason = code, reason
+        if self.quotas is not None:
+            self.quotas.release(self)
         self._notify_closed()
         self._wake()
+
+    def spend(self, now: float, cost: int = 1) -> bool:
+        """Charge ``cost`` messages or frames to the session's rate; past it, the session is
+        closed with 4429 and False returned."""
+        if self.bucket is None or self.bucket.take(now, cost):
+            return True
+        if not self.is_closed:
+            self.counters.rate_limited += 1
+            logger.info("session %s: over its message rate: closing (4429)", self.tag)
+            self.close(*TOO_MANY_MESSAGES)
+        return False
 
     def receive(self, messages: list[str]) -> None:
         """Deliver client messages to the application, in order."""
@@ -149,10 +207,8 @@ class Session:
                 len(message.encode("utf-8", "surrogatepass")) > self.max_message_size
             ):
                 logger.warning(
-                    "session %s (%s): a %d-character message is over the %d-byte limit: "
-                    "closing (%s)",
-                    self.id,
-                    self.transport,
+                    "session %s: a %d-character message is over the %d-byte limit: closing (%s)",
+                    self.tag,
                     len(message),
                     self.max_message_size,
                     MESSAGE_TOO_BIG[1],
@@ -232,11 +288,7 @@ class Session:
         except Exception:
             self.counters.errors += 1
             logger.exception(
-                "%s.%s raised (session %s, transport %s)",
-                type(self.connection).__name__,
-                what,
-                self.id,
-                self.transport,
+                "%s.%s raised (session %s)", type(self.connection).__name__, what, self.tag
             )
             return False
         return True

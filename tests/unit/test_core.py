@@ -38,12 +38,17 @@ def server(connection=EchoConnection, **options):
     return SockJSServer(connection, SockJSOptions(**options))
 
 
+# One client's cookie: its sessions' later requests carry it (see test_binding.py).
+CLIENT = {"cookie": "sockjs_key=one-client"}
+
+
 def post(srv, path, now, body=b"", headers=None):
-    return srv.handle(Request("POST", path, headers=headers or {}, body=body), now)
+    return srv.handle(Request("POST", path, headers={**CLIENT, **(headers or {})}, body=body), now)
 
 
 def get(srv, path, now, query="", headers=None):
-    return srv.handle(Request("GET", path, query_string=query, headers=headers or {}), now)
+    request = Request("GET", path, query_string=query, headers={**CLIENT, **(headers or {})})
+    return srv.handle(request, now)
 
 
 def poll(srv, session, now):

@@ -9,7 +9,7 @@ from geventwebsocket.websocket import Header, WebSocket
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clientsignal.gevent_io import Utf8Validator, frame_bytes, text_frame, unmask
+from clientsignal.gevent_io.websocket import Utf8Validator, frame_bytes, text_frame, unmask
 
 
 @given(st.binary(max_size=300), st.binary(min_size=4, max_size=4))

@@ -23,8 +23,8 @@ class Recorder(SockJSConnection):
     log: list[tuple[str, str, object]] = []
 
     def on_open(self, request):
-        Recorder.log.append(("open", request.path, request.query_string))
-        self.send("hello " + request.path)
+        Recorder.log.append(("open", request.prefix, request.query_string))
+        self.send("hello " + request.prefix)
 
     def on_message(self, message):
         Recorder.log.append(("message", self.session.topic, message))

@@ -7,11 +7,12 @@ from clientsignal.sockjs_protocol import Request, SockJSServer
 
 def test_core_counts_sessions_and_messages():
     server = SockJSServer(EchoConnection)
-    server.handle(Request("POST", "/0/s/xhr"), 0).receiver.pull(0)
-    server.handle(Request("POST", "/0/s/xhr_send", body=b'["ab","c"]'), 0)
+    client = {"cookie": "sockjs_key=k"}
+    server.handle(Request("POST", "/0/s/xhr", headers=client), 0).receiver.pull(0)
+    server.handle(Request("POST", "/0/s/xhr_send", headers=client, body=b'["ab","c"]'), 0)
     server.open_websocket(Request("GET", "/0/w/websocket"), 0, raw=False)
     counted = server.stats()
-    assert counted["open"] == {"xhr": 1, "websocket": 1}
+    assert counted["open"] == {"xhr-polling": 1, "websocket": 1}
     assert (counted["sessions_opened"], counted["messages_in"], counted["bytes_in"]) == (2, 2, 3)
     assert counted["messages_out"] == 2  # echoed
     server.tick(100)

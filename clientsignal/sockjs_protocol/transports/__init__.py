@@ -1,4 +1,10 @@
-"""One module per SockJS transport; :data:`TRANSPORTS` maps URL names to classes."""
+"""One module per SockJS transport; :data:`TRANSPORTS` maps URL segments to classes.
+
+Each transport has one name, the one sockjs-client reports (``xhr-streaming``), used in
+stats, logs and ``connection.transport``; its ``url`` is the segment of its session URL
+(``xhr_streaming``). The client's ``iframe-*`` transports use the same URLs as the plain
+ones, so the server sees them under the plain names.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from .xhr import XhrPolling, XhrSend
 from .xhrstreaming import XhrStreaming
 
 TRANSPORTS: dict[str, type[Transport]] = {
-    cls.name: cls
+    cls.url: cls
     for cls in (
         WebSocket,
         XhrPolling,

@@ -16,9 +16,14 @@ class Transport:
     """One transport, instantiated per request."""
 
     name: ClassVar[str]
+    """The transport's name as sockjs-client reports it (``xhr-polling``)."""
+    url: ClassVar[str]
+    """The last segment of its session URLs (``xhr``)."""
     methods: ClassVar[tuple[str, ...]]
     cors: ClassVar[bool] = False
     """Answers CORS preflights (``OPTIONS``) and sends CORS headers."""
+    websocket: ClassVar[bool] = False
+    """Lives on one websocket connection: never stored, never addressed by a later request."""
 
     def __init__(self, request: Request, options: SockJSOptions) -> None:
         self.request = request

@@ -6,6 +6,7 @@ from .base import ReceivingTransport
 
 
 class EventSource(ReceivingTransport):
+    url = "eventsource"
     name = "eventsource"
     methods = ("GET",)
     content_type = "text/event-stream"

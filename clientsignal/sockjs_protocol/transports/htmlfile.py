@@ -24,6 +24,7 @@ _MIN_PRELUDE = 1024
 
 
 class HtmlFile(CallbackMixin, ReceivingTransport):
+    url = "htmlfile"
     name = "htmlfile"
     methods = ("GET",)
     content_type = "text/html;charset=UTF-8"

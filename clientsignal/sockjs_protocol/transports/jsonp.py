@@ -10,7 +10,8 @@ from .base import CallbackMixin, ReceivingTransport, SendingTransport
 
 
 class JsonpPolling(CallbackMixin, ReceivingTransport):
-    name = "jsonp"
+    url = "jsonp"
+    name = "jsonp-polling"
     methods = ("GET",)
     content_type = "application/javascript;charset=UTF-8"
 
@@ -24,7 +25,8 @@ class JsonpPolling(CallbackMixin, ReceivingTransport):
 
 
 class JsonpSend(SendingTransport):
-    name = "jsonp_send"
+    url = "jsonp_send"
+    name = "jsonp-send"
     methods = ("POST",)
 
     def payload(self) -> bytes:

@@ -9,9 +9,11 @@ from .base import ReceivingTransport
 class WebSocket(ReceivingTransport):
     """Every frame is one websocket text message; no response limit."""
 
+    url = "websocket"
     name = "websocket"
     methods = ("GET",)
     streaming = True
+    websocket = True
 
     def wrap(self, frame: str) -> str:
         return frame
@@ -20,7 +22,8 @@ class WebSocket(ReceivingTransport):
 class RawWebSocket(WebSocket):
     """Plain messages, no SockJS framing: for programs rather than browsers."""
 
-    name = "raw_websocket"
+    url = "websocket"
+    name = "raw-websocket"
 
 
 def refuse_plain_http(request: Request) -> Response | None:

@@ -7,7 +7,8 @@ from .base import ReceivingTransport, SendingTransport
 
 
 class XhrPolling(ReceivingTransport):
-    name = "xhr"
+    url = "xhr"
+    name = "xhr-polling"
     methods = ("POST",)
     cors = True
     content_type = "application/javascript;charset=UTF-8"
@@ -17,7 +18,8 @@ class XhrPolling(ReceivingTransport):
 
 
 class XhrSend(SendingTransport):
-    name = "xhr_send"
+    url = "xhr_send"
+    name = "xhr-send"
     methods = ("POST",)
     cors = True
 

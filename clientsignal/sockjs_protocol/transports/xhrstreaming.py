@@ -9,7 +9,8 @@ PRELUDE = b"h" * 2048 + b"\n"
 
 
 class XhrStreaming(XhrPolling):
-    name = "xhr_streaming"
+    url = "xhr_streaming"
+    name = "xhr-streaming"
     streaming = True
 
     def prelude(self) -> bytes:

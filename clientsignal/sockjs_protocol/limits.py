@@ -1,0 +1,61 @@
+"""Fairness limits of one service in one process: open sessions per client, and episodes
+that are logged once rather than once per refusal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+class Quotas:
+    """Open sessions by (kind, key): ``("address", "203.0.113.9")``, ``("user", "42")``.
+
+    A session takes a place with :meth:`take` and gives back every place it holds when it
+    closes (:meth:`release`, called by the session).
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, str], int] = {}
+
+    def take(self, session: Session, kind: str, key: str, limit: int) -> bool:
+        """Count ``session`` under ``(kind, key)``; False (nothing counted) when ``limit``
+        sessions are open there already. A limit of 0 is no limit."""
+        place = (kind, key)
+        count = self._open.get(place, 0)
+        if limit and count >= limit:
+            return False
+        self._open[place] = count + 1
+        session.quota_places.append(place)
+        session.quotas = self
+        return True
+
+    def release(self, session: Session) -> None:
+        for place in session.quota_places:
+            count = self._open.get(place, 0) - 1
+            if count > 0:
+                self._open[place] = count
+            else:
+                self._open.pop(place, None)
+        session.quota_places = []
+
+    def count(self, kind: str, key: str) -> int:
+        return self._open.get((kind, key), 0)
+
+
+class Episode:
+    """A condition that may repeat many times a second (refusals, timeouts): :meth:`hit`
+    says True when it starts anew, after ``quiet`` seconds without it, so the caller logs
+    once per episode and counts the rest."""
+
+    def __init__(self, quiet: float = 60.0) -> None:
+        self.quiet = quiet
+        self.count = 0
+        self._last: float | None = None
+
+    def hit(self, now: float) -> bool:
+        starts = self._last is None or now - self._last > self.quiet
+        self._last = now
+        self.count += 1
+        return starts
