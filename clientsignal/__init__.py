@@ -2,6 +2,7 @@
 
 from .connection import (
     BaseSignalConnection,
+    RedisSignalConnection,
     SignalConnection,
     broadcast,
     listen,
@@ -27,12 +28,3 @@ __all__ = [
     "send_to_user",
     "signal_object_hook",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # Imported on first use: redis-py (and its ssl import) only for projects that use it.
-    if name == "RedisSignalConnection":
-        from .backends.redis import RedisSignalConnection
-
-        return RedisSignalConnection
-    raise AttributeError("module 'clientsignal' has no attribute %r" % name)

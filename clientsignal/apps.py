@@ -15,7 +15,13 @@ class ClientSignalConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
+        from .connection import close_on_logout
+
         checks.register(check_settings, "clientsignal")
+        # Logging out closes that Django session's sockets, in every process.
+        user_logged_out.connect(close_on_logout, dispatch_uid="clientsignal.close_on_logout")
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

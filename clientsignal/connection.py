@@ -18,12 +18,15 @@ from django.apps import apps
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
-from . import conf, encoding
-from .backends import BaseBackend, get_backend
-from .sockjs_protocol import Request, SockJSConnection, encode_message
+from . import conf, encoding, publishing
+from .backends import BaseBackend, get_backend, is_redis_url
+from .sockjs_protocol import Request, SockJSConnection
 
 logger = logging.getLogger("clientsignal")
+# Connections opening and closing, at DEBUG (like daphne's WSCONNECT / WSDISCONNECT).
+lifecycle = logger.getChild("connections")
 
 # Each class's listen and broadcast registries merged with its parents', by (class, name).
 _merged_cache: dict[tuple[type, str], dict[str, django.dispatch.Signal]] = {}
@@ -32,10 +35,12 @@ _merged_cache: dict[tuple[type, str], dict[str, django.dispatch.Signal]] = {}
 RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
 
 LOGIN_REQUIRED = (4401, "Login required")
+LOGGED_OUT = (4401, "Logged out")
 FORBIDDEN = (4403, "Forbidden")
+TOO_MANY_FOR_USER = (4429, "Too many sessions for this user")
 
 
-class BaseSignalConnection(SockJSConnection):
+class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     """The minimum for a connection class: registries, dispatch and authentication.
 
     A connection builds a Django request from the request that opened the session and
@@ -149,13 +154,9 @@ class BaseSignalConnection(SockJSConnection):
     def publish(cls, name: str, data: Any, *, exclude: str | None = None) -> None:
         """Send the event to every open connection of this class (and its subclasses) in
         every process; encoded once. Errors are logged, never raised to the sender."""
-        try:
-            encoded = encode_message(cls.encode_event(name, data))
-        except Exception:
-            logger.exception("%s: cannot encode broadcast event %r", cls.__name__, name)
-            return
-        backend = cls.get_backend()
-        backend.publish(backend.channel(cls.channel_name()), encoded, exclude, name)
+        publishing.publish(
+            cls, lambda backend: backend.channel(cls.channel_name()), name, data, exclude=exclude
+        )
 
     @classmethod
     def encoder(cls) -> type[json.JSONEncoder]:
@@ -172,14 +173,24 @@ class BaseSignalConnection(SockJSConnection):
     def on_open(self, request: Request) -> None:
         self.request = build_django_request(request)
         self.user = self.get_user(self.request)
-        self.kwargs = dict((request.environ or {}).get("clientsignal.url_kwargs") or {})
-        if self.login_required and not getattr(self.user, "is_authenticated", False):
-            logger.info("%s: refused anonymous client (login required)", type(self).__name__)
+        self.kwargs = dict(request.url_kwargs)
+        name = type(self).__name__
+        authenticated = bool(getattr(self.user, "is_authenticated", False))
+        if self.login_required and not authenticated:
+            logger.info("%s: refused anonymous client (login required)", name)
             self.close(*LOGIN_REQUIRED)
             return
         if self.permission_required and not self.user.has_perms(self.permission_required):
-            logger.info("%s: refused %s (permissions)", type(self).__name__, self.user)
+            logger.info("%s: refused %s (permissions)", name, self.user)
             self.close(*FORBIDDEN)
+            return
+        server = self.session.server
+        if (
+            authenticated
+            and server is not None
+            and not server.admit(self.session, "user", str(self.user.pk), request.date)
+        ):
+            self.close(*TOO_MANY_FOR_USER)
             return
         backend = self.get_backend()
         targets = [backend.target_channel("connection", self.id)]
@@ -189,9 +200,20 @@ class BaseSignalConnection(SockJSConnection):
                 for klass in type(self).__mro__
                 if issubclass(klass, BaseSignalConnection)
             ]
-        if getattr(self.user, "is_authenticated", False):
+        if authenticated:
             targets.append(backend.target_channel("user", self.user.pk))
+        login = login_key(self.request)
+        if login is not None:
+            targets.append(backend.target_channel("login", login))
         backend.join(self, (*self.channels(backend), *targets))
+        lifecycle.debug(
+            "connect %s %s %s user=%s transport=%s",
+            name,
+            self.id,
+            request.prefix,
+            self.user,
+            self.transport,
+        )
 
     def allow(self, event: str, data: dict[str, Any]) -> bool:
         """Whether this client may fire the listened ``event`` with ``data``; refused events
@@ -211,7 +233,7 @@ class BaseSignalConnection(SockJSConnection):
     def on_message(self, message: str) -> None:
         try:
             payload = encoding.loads(message, self.object_hook())
-        except ValueError:
+        except (ValueError, RecursionError):
             self.refuse(None, "malformed message: not JSON")
             return
         if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
@@ -244,6 +266,13 @@ class BaseSignalConnection(SockJSConnection):
 
     def on_close(self) -> None:
         self.get_backend().leave(self)
+        lifecycle.debug(
+            "disconnect %s %s code=%s reason=%r",
+            type(self).__name__,
+            self.id,
+            self.session.close_code,
+            self.session.close_reason,
+        )
 
     # -- groups ----------------------------------------------------------------------------
 
@@ -268,27 +297,26 @@ class BaseSignalConnection(SockJSConnection):
     ) -> None:
         """Send one event to the connections of this class opened with ``url_kwargs``
         (the arguments of a prefix like ``/rooms/<int:room_id>``), in every process."""
-        try:
-            encoded = encode_message(cls.encode_event(event, {} if data is None else data))
-        except Exception:
-            logger.exception("%s: cannot encode %r for %s", cls.__name__, event, url_kwargs)
-            return
-        backend = cls.get_backend()
-        backend.publish(cls.url_channel(backend, url_kwargs), encoded, exclude, event)
+        publishing.publish(
+            cls,
+            lambda backend: cls.url_channel(backend, url_kwargs),
+            event,
+            data,
+            exclude=exclude,
+            to=str(url_kwargs),
+        )
 
     @classmethod
     def send_to(cls, kind: str, name: object, event: str, data: Any = None) -> None:
         """Send one event to a target (``group``, ``user`` or ``connection``), encoded once
         with this class's encoder, through this class's backend, to every process."""
-        try:
-            encoded = encode_message(cls.encode_event(event, {} if data is None else data))
-        except Exception:
-            logger.exception(
-                "%s: cannot encode event %r for %s %s", cls.__name__, event, kind, name
-            )
-            return
-        backend = cls.get_backend()
-        backend.publish(backend.target_channel(kind, name), encoded, event=event)
+        publishing.publish(
+            cls,
+            lambda backend: backend.target_channel(kind, name),
+            event,
+            data,
+            to="%s %s" % (kind, name),
+        )
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -302,9 +330,12 @@ class BaseSignalConnection(SockJSConnection):
         self.send("error", {"message": message, "event": event})
 
     def fire(self, name: str, signal: django.dispatch.Signal, data: dict[str, Any]) -> None:
-        """Send ``signal`` for a client event; a failing receiver is logged, not raised."""
+        """Send ``signal`` for a client event. A failing receiver is logged with its
+        traceback; the client gets an ``error`` event that says only that it failed."""
+        failed = False
         for receiver, result in signal.send_robust(sender=self.user, connection=self, **data):
             if isinstance(result, Exception):
+                failed = True
                 logger.error(
                     "receiver %r of event %r raised (connection %r)",
                     receiver,
@@ -312,6 +343,8 @@ class BaseSignalConnection(SockJSConnection):
                     self,
                     exc_info=(type(result), result, result.__traceback__),
                 )
+        if failed and not self.is_closed:
+            self.send("error", {"message": "internal error handling %r" % name, "event": name})
 
     @classmethod
     def channels(cls, backend: BaseBackend) -> tuple[str, ...]:
@@ -324,18 +357,29 @@ class BaseSignalConnection(SockJSConnection):
         )
 
     @classmethod
-    def start_serving(cls) -> None:
-        """Called once per process before the first request (by the middleware): get ready
-        to receive this class's broadcasts, so none sent right after a connection opens is
-        missed."""
+    def start_serving(cls, deadline: float) -> bool:
+        """Called once per process before the first request (by the worker): get ready to
+        receive this class's broadcasts by ``deadline`` (``time.monotonic()``), so none sent
+        right after a connection opens is missed. False if the backend was not ready."""
         backend = cls.get_backend()
-        if not backend.serve(cls.channels(backend)):
-            logger.error("%s: the backend did not confirm its channels in time", cls.__name__)
+        return backend.serve(cls.channels(backend), deadline)
 
 
 class SignalConnection(BaseSignalConnection):
     """The default connection class; the module-level ``listen`` and ``broadcast`` register
     on it, so every subclass of it sees them."""
+
+
+class RedisSignalConnection(BaseSignalConnection):
+    """A connection class that always uses Redis: ``CLIENTSIGNAL_BACKEND`` when it is a Redis
+    URL, else ``redis://localhost:6379/0``."""
+
+    @classmethod
+    def get_backend(cls) -> BaseBackend:
+        url = cls.backend_url or conf.backend_url()
+        if not is_redis_url(url):
+            url = "redis://localhost:6379/0"
+        return get_backend(url, conf.backend_options())
 
 
 class StatsConnection(BaseSignalConnection):
@@ -379,18 +423,27 @@ def send_to_connection(connection_id: str, event: str, data: Any = None) -> None
 
 def build_django_request(request: Request) -> HttpRequest:
     """A Django request from the request that opened the session (cookies, headers, query
-    string, remote address), with ``session`` and ``user`` as their middleware would set them."""
-    environ = dict(request.environ or {})
-    environ.pop("wsgi.websocket", None)
-    environ["wsgi.input"] = io.BytesIO(b"")
-    environ["CONTENT_LENGTH"] = "0"
-    environ.setdefault("REQUEST_METHOD", request.method)
-    environ.setdefault("PATH_INFO", request.path)
-    environ.setdefault("QUERY_STRING", request.query_string)
-    environ.setdefault("REMOTE_ADDR", request.remote_addr)
-    environ.setdefault("SERVER_NAME", "localhost")
-    environ.setdefault("SERVER_PORT", "80")
-    environ.setdefault("wsgi.url_scheme", "http")
+    string, remote address, scheme and host), with ``session`` and ``user`` as their
+    middleware would set them."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": request.script_name,
+        "PATH_INFO": request.prefix + request.path,
+        "QUERY_STRING": request.query_string,
+        "REMOTE_ADDR": request.remote_addr,
+        "SERVER_NAME": request.server_name,
+        "SERVER_PORT": request.server_port,
+        "SERVER_PROTOCOL": request.protocol,
+        "wsgi.url_scheme": request.scheme,
+        "wsgi.input": io.BytesIO(b""),
+        "CONTENT_LENGTH": "0",
+    }
+    for name, value in request.headers.items():
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ[key] = value
+        elif key != "CONTENT_LENGTH":
+            environ["HTTP_" + key] = value
     django_request = WSGIRequest(environ)
     if apps.is_installed("django.contrib.sessions"):
         engine = import_module(settings.SESSION_ENGINE)
@@ -405,6 +458,45 @@ def build_django_request(request: Request) -> HttpRequest:
 
         django_request.user = AnonymousUser()
     return django_request
+
+
+def login_key(request: HttpRequest | None) -> str | None:
+    """The name under which the connections of one Django session are closed at its
+    logout: a keyed digest of the session key (never the key itself, which is a secret)."""
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
+    if not key:
+        return None
+    return salted_hmac("clientsignal.login", key).hexdigest()[:32]
+
+
+def close_on_logout(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """``user_logged_out`` receiver: close that Django session's connections (4401 "Logged
+    out"), in every process each connection class's backend reaches."""
+    login = login_key(request)
+    if login is None:
+        return
+    backends: dict[int, BaseBackend] = {}
+    for cls in (SignalConnection, *_connection_classes()):
+        backend = cls.get_backend()
+        backends[id(backend)] = backend
+    publishing.close(
+        list(backends.values()),
+        lambda backend: backend.target_channel("login", login),
+        *LOGGED_OUT,
+    )
+
+
+def _connection_classes() -> list[type[BaseSignalConnection]]:
+    classes = []
+    for spec in conf.connections().values():
+        try:
+            cls = _import(spec) if isinstance(spec, str) else spec
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, BaseSignalConnection):
+            classes.append(cls)
+    return classes
 
 
 def _import(path: str) -> Any:

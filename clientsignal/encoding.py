@@ -7,6 +7,8 @@ configured encoder class (``SignalEncoder`` by default).
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +20,16 @@ ObjectHook = Callable[[dict[str, Any]], Any]
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
 
+# Where a decoded number may be NaN or infinite: NaN and Infinity literals, an exponent, or
+# more digits than a finite float has. Only then is the decoded value searched for one.
+_MAYBE_NOT_FINITE = re.compile(r"\d[eE]|NaN|Infinity|\d{300}")
+
+
+class EncodesAsUser:
+    """Marks objects that ``SignalEncoder`` encodes as their ``user`` (connections)."""
+
+    user: Any
+
 
 class SignalEncoder(DjangoJSONEncoder):
     """Encodes what signals usually carry: users (``{"id", "username"}``, ``null`` when
@@ -25,7 +37,7 @@ class SignalEncoder(DjangoJSONEncoder):
     ``DjangoJSONEncoder`` knows (dates, times, durations, ``Decimal``, ``UUID``, lazy strings)."""
 
     def default(self, o: Any) -> Any:
-        user = getattr(o, "user", None) if _is_connection(o) else None
+        user = o.user if isinstance(o, EncodesAsUser) else None
         if user is not None:
             o = user
         if getattr(o, "is_anonymous", False) is True and not isinstance(o, Model):
@@ -46,16 +58,40 @@ def signal_object_hook(obj: dict[str, Any]) -> Any:
 
 
 def dumps(value: Any, encoder: type[json.JSONEncoder] = SignalEncoder) -> str:
-    """Compact JSON text; ujson when ``value`` holds only plain JSON types."""
+    """Compact JSON text; ujson when ``value`` holds only plain JSON types. NaN and the
+    infinities are not JSON: they raise ``ValueError``."""
     if _is_plain(value):
         return ujson.dumps(value, ensure_ascii=False, escape_forward_slashes=False)
-    return json.dumps(value, cls=encoder, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        value, cls=encoder, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
 
 
 def loads(text: str, object_hook: ObjectHook | None = None) -> Any:
+    """Decode client JSON; ``ValueError`` for anything that is not JSON, NaN and infinite
+    numbers (``1e999``) included."""
     if object_hook is None or object_hook is signal_object_hook:
-        return ujson.loads(text)
-    return json.loads(text, object_hook=object_hook)
+        value = ujson.loads(text)
+    else:
+        value = json.loads(text, object_hook=object_hook)
+    if _MAYBE_NOT_FINITE.search(text) and not _finite(value):
+        raise ValueError("NaN or an infinite number is not JSON")
+    return value
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or infinity anywhere in a decoded value, however deep."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return True
 
 
 def _is_plain(value: Any, depth: int = 0) -> bool:
@@ -69,9 +105,3 @@ def _is_plain(value: Any, depth: int = 0) -> bool:
     if type(value) in (list, tuple):
         return all(_is_plain(v, depth + 1) for v in value)
     return False
-
-
-def _is_connection(o: Any) -> bool:
-    from .connection import BaseSignalConnection
-
-    return isinstance(o, BaseSignalConnection)

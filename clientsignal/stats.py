@@ -1,7 +1,7 @@
 """Stats: per process, and summed over every process through the Redis backend.
 
-Each worker's reaper publishes its snapshot to Redis every few seconds (with an expiry, so a
-dead worker drops out); a stats view sums what is there. Without Redis, a view shows its own
+Each worker publishes its snapshot to Redis every few seconds (with an expiry, so a dead
+worker drops out); a stats view sums what is there. Without Redis, a view shows its own
 process only.
 """
 
@@ -12,57 +12,71 @@ import os
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from . import conf
+from .backends import BaseBackend, all_backends, get_backend, is_redis_url
+from .sockjs_protocol.stats import COUNTERS
+
 if TYPE_CHECKING:
-    from .backends.base import BaseBackend
-    from .wsgi import ClientSignalMiddleware
+    from .services import Services
 
 PUBLISH_INTERVAL = 2.0
 SNAPSHOT_TTL = 10
 
-_middlewares: weakref.WeakSet[ClientSignalMiddleware] = weakref.WeakSet()
+_served: weakref.WeakSet[Services] = weakref.WeakSet()
 
 
-def register(middleware: ClientSignalMiddleware) -> None:
-    _middlewares.add(middleware)
+def register(services: Services) -> None:
+    """Count ``services`` in this process's snapshot."""
+    _served.add(services)
 
 
 def process_snapshot() -> dict[str, Any]:
     """This process: each service's counters and open sessions by transport, and the state of
     its backends."""
-    from .backends import _backends
-
     services: dict[str, Any] = {}
-    for middleware in list(_middlewares):
-        for prefix, server in middleware.services:
+    for served in list(_served):
+        for prefix, server in served:
             factory = server.connection_factory
             name = getattr(factory, "__qualname__", None) or type(factory).__qualname__
             services[prefix] = {"class": name, **server.stats()}
-    backends = {
-        str(getattr(backend, "state", "in-process")): dict(getattr(backend, "stats", {}))
-        for backend in _backends.values()
-    }
+    backends = {backend.state: dict(backend.stats) for backend in all_backends()}
     return {"pid": os.getpid(), "services": services, "backends": backends}
 
 
 def publish(backend: BaseBackend, worker_id: str) -> None:
-    """Store this process's snapshot in Redis for the others to sum."""
+    """Store this process's snapshot in Redis for the others to sum; skipped while Redis is
+    away (the backend logs that once)."""
+    import redis
+
+    if not backend.available():
+        return
     key = backend.channel("stats:" + worker_id)
-    backend.client.set(key, json.dumps(process_snapshot()), ex=SNAPSHOT_TTL)  # type: ignore[attr-defined]
+    try:
+        backend.client.set(key, json.dumps(process_snapshot()), ex=SNAPSHOT_TTL)  # type: ignore[attr-defined]
+    except (redis.RedisError, OSError) as error:
+        backend.command_failed(error)  # type: ignore[attr-defined]
 
 
 def snapshots(backend: BaseBackend | None) -> list[dict[str, Any]]:
-    """Every live process's snapshot: from Redis when there is one, else this process's."""
-    if backend is None or not hasattr(backend, "client"):
+    """Every live process's snapshot: from Redis when there is one (and it answers), else
+    this process's."""
+    if backend is None or not hasattr(backend, "client") or not backend.available():
         return [process_snapshot()]
-    client = backend.client  # type: ignore[attr-defined]
-    keys = list(client.scan_iter(match=backend.channel("stats:*"), count=500))
-    return [json.loads(raw) for raw in client.mget(keys) if raw] if keys else []
+    import redis
+
+    client = backend.client
+    try:
+        keys = list(client.scan_iter(match=backend.channel("stats:*"), count=500))
+        return [json.loads(raw) for raw in client.mget(keys) if raw] if keys else []
+    except (redis.RedisError, OSError) as error:
+        backend.command_failed(error)  # type: ignore[attr-defined]
+        return [process_snapshot()]
 
 
 def summed(snaps: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over processes: counters added, open sessions added by transport."""
     services: dict[str, Any] = {}
-    redis_states: dict[str, int] = {}
+    backend_states: dict[str, int] = {}
     for snap in snaps:
         for prefix, stats in snap["services"].items():
             total = services.setdefault(prefix, {"class": stats["class"], "open": {}})
@@ -73,8 +87,15 @@ def summed(snaps: list[dict[str, Any]]) -> dict[str, Any]:
                 elif key != "class":
                     total[key] = total.get(key, 0) + value
         for state in snap["backends"]:
-            redis_states[state] = redis_states.get(state, 0) + 1
-    return {"processes": len(snaps), "services": services, "backend_states": redis_states}
+            backend_states[state] = backend_states.get(state, 0) + 1
+    return {"processes": len(snaps), "services": services, "backend_states": backend_states}
+
+
+def totals() -> dict[str, Any]:
+    """The sums over every process the configured backend reaches."""
+    url = conf.backend_url()
+    backend = get_backend(url, conf.backend_options()) if is_redis_url(url) else None
+    return summed(snapshots(backend))
 
 
 def prometheus(totals: dict[str, Any]) -> str:
@@ -83,9 +104,7 @@ def prometheus(totals: dict[str, Any]) -> str:
         "# TYPE clientsignal_processes gauge",
         "clientsignal_processes %d" % totals["processes"],
     ]
-    counters = ("sessions_opened", "sessions_closed", "messages_in", "messages_out",
-                "bytes_in", "bytes_out", "errors")  # fmt: skip
-    for name in counters:
+    for name in COUNTERS:
         lines.append("# TYPE clientsignal_%s_total counter" % name)
         for prefix, stats in totals["services"].items():
             lines.append(
@@ -102,23 +121,3 @@ def prometheus(totals: dict[str, Any]) -> str:
     for state, count in sorted(totals["backend_states"].items()):
         lines.append('clientsignal_backend_processes{state="%s"} %d' % (state, count))
     return "\n".join(lines) + "\n"
-
-
-def push_to_pages(middleware: ClientSignalMiddleware) -> None:
-    """Send the current totals to the live stats pages open in this process."""
-    from .connection import StatsConnection
-
-    pages = [
-        session.connection
-        for _prefix, server in middleware.services
-        if isinstance(server.connection_factory, type)
-        and issubclass(server.connection_factory, StatsConnection)
-        for session in server.sessions()
-        if not session.is_closed and session.connection is not None
-    ]
-    if pages:
-        from .views import totals
-
-        current = totals()
-        for page in pages:
-            page.send("stats", current)

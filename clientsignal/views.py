@@ -15,31 +15,24 @@ from . import conf, stats
 
 def _allowed(request: HttpRequest) -> bool:
     token = conf.get("CLIENTSIGNAL_STATS_TOKEN")
-    header = request.headers.get("Authorization", "")
-    if token and hmac.compare_digest(header, "Bearer " + token):
+    # Compared as bytes: a header with non-ASCII characters is simply not the token.
+    header = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+    if token and hmac.compare_digest(header, ("Bearer " + token).encode("utf-8")):
         return True
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_active and user.is_staff)
 
 
-def totals() -> dict:
-    from .backends import get_backend, is_redis_url
-
-    url = conf.backend_url()
-    backend = get_backend(url, conf.backend_options()) if is_redis_url(url) else None
-    return stats.summed(stats.snapshots(backend))
-
-
 def stats_json(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return HttpResponseForbidden("Staff or CLIENTSIGNAL_STATS_TOKEN only.")
-    return JsonResponse(totals())
+    return JsonResponse(stats.totals())
 
 
 def stats_prometheus(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return HttpResponseForbidden("Staff or CLIENTSIGNAL_STATS_TOKEN only.")
-    return HttpResponse(stats.prometheus(totals()), content_type="text/plain; version=0.0.4")
+    return HttpResponse(stats.prometheus(stats.totals()), content_type="text/plain; version=0.0.4")
 
 
 def stats_page(request: HttpRequest) -> HttpResponse:
@@ -53,7 +46,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             None,
         )
         return render(
-            request, "clientsignal/stats.html", {"totals": totals(), "socket_prefix": prefix}
+            request, "clientsignal/stats.html", {"totals": stats.totals(), "socket_prefix": prefix}
         )
 
     return staff_member_required(page)(request)

@@ -1,4 +1,4 @@
-"""Backends carry broadcasts to connections: in-process by default, Redis across processes.
+"""Backends carry messages to connections: in-process by default, Redis across processes.
 
 ``get_backend(url)`` returns one backend per URL per process.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import BaseBackend, LocalHub
+from .base import BaseBackend, Envelope, LocalHub
 from .memory import MemoryBackend
 
 _backends: dict[str | None, BaseBackend] = {}
@@ -25,8 +25,9 @@ def backend_class(url: str | None) -> type[BaseBackend]:
     if scheme in MEMORY_SCHEMES:
         return MemoryBackend
     if scheme in REDIS_SCHEMES:
-        from .redis import RedisBackend
+        from .redis import RedisBackend, parse_url
 
+        parse_url(url or "")  # ValueError with what is wrong, at start-up
         return RedisBackend
     raise ValueError(
         "unsupported CLIENTSIGNAL_BACKEND %r: use redis://, rediss://, unix:// or leave it "
@@ -43,6 +44,11 @@ def get_backend(url: str | None = None, options: dict[str, Any] | None = None) -
     return backend
 
 
+def all_backends() -> list[BaseBackend]:
+    """Every backend this process has made (for stats)."""
+    return list(_backends.values())
+
+
 def reset_backends() -> None:
     """Close and forget every backend (tests)."""
     for backend in _backends.values():
@@ -52,8 +58,10 @@ def reset_backends() -> None:
 
 __all__ = [
     "BaseBackend",
+    "Envelope",
     "LocalHub",
     "MemoryBackend",
+    "all_backends",
     "backend_class",
     "get_backend",
     "is_redis_url",

@@ -1,31 +1,69 @@
-"""The backend interface: how a broadcast reaches the open connections of a class."""
+"""The backend interface: how a message reaches the open connections of a channel, and the
+one envelope it travels in."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ..connection import BaseSignalConnection
+import ujson
 
 logger = logging.getLogger("clientsignal.backends")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message on its way to the connections of a channel, encoded once: ``encoded`` is
+    the SockJS message literal every receiving session queues as it is; ``event`` its name,
+    for connections that filter what they receive (``accepts``); ``exclude`` the id of a
+    connection that does not get it (its sender). With ``close`` set, the envelope closes the
+    connections with that code and reason instead (a logout, say)."""
+
+    encoded: str = ""
+    event: str = ""
+    exclude: str | None = None
+    close: tuple[int, str] | None = None
+
+    def to_bytes(self) -> bytes:
+        """A JSON head line, then the literal as it is: nothing is decoded on the way in."""
+        head = ujson.dumps([self.event, self.exclude, self.close])
+        return (head + "\n" + self.encoded).encode("utf-8", "surrogatepass")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Envelope:
+        head, _, encoded = data.decode("utf-8", "surrogatepass").partition("\n")
+        event, exclude, close = ujson.loads(head)
+        return cls(encoded, event, exclude, tuple(close) if close else None)
+
+
+class Member(Protocol):
+    """What a backend needs of a connection it delivers to."""
+
+    id: str
+    filters_events: bool
+    session: Any
+
+    def accepts(self, event: str) -> bool: ...
+
+    def close(self, code: int, reason: str) -> None: ...
 
 
 class LocalHub:
     """The open connections of this process, by channel."""
 
     def __init__(self) -> None:
-        self._channels: dict[str, dict[str, BaseSignalConnection]] = {}
+        self._channels: dict[str, dict[str, Member]] = {}
         self._joined: dict[str, set[str]] = {}
 
-    def add(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
+    def add(self, connection: Member, channels: tuple[str, ...]) -> None:
         """``connection`` listens on ``channels`` too (it may already listen on others)."""
         joined = self._joined.setdefault(connection.id, set())
         for channel in channels:
             joined.add(channel)
             self._channels.setdefault(channel, {})[connection.id] = connection
 
-    def discard(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
+    def discard(self, connection: Member, channels: tuple[str, ...]) -> None:
         """``connection`` no longer listens on ``channels``."""
         joined = self._joined.get(connection.id, set())
         for channel in channels:
@@ -36,7 +74,7 @@ class LocalHub:
                 if not members:
                     del self._channels[channel]
 
-    def remove(self, connection: BaseSignalConnection) -> None:
+    def remove(self, connection: Member) -> None:
         self.discard(connection, tuple(self._joined.pop(connection.id, ())))
 
     def channels(self) -> list[str]:
@@ -47,15 +85,18 @@ class LocalHub:
             return len(self._joined)
         return len(self._channels.get(channel, ()))
 
-    def deliver(
-        self, channel: str, encoded: str, exclude: str | None = None, event: str = ""
-    ) -> int:
-        """Queue one already-encoded message on every connection of ``channel`` but
-        ``exclude`` and those whose class refuses ``event``; returns how many got it."""
+    def deliver(self, channel: str, envelope: Envelope) -> int:
+        """Queue the envelope's message on every connection of ``channel`` but the excluded
+        one and those that refuse its event (or close them all); returns how many got it."""
         members = self._channels.get(channel)
         if not members:
             return 0
+        if envelope.close is not None:
+            for connection in list(members.values()):
+                connection.close(*envelope.close)
+            return len(members)
         delivered = 0
+        encoded, event, exclude = envelope.encoded, envelope.event, envelope.exclude
         for connection_id, connection in list(members.items()):
             if connection_id == exclude:
                 continue
@@ -67,50 +108,57 @@ class LocalHub:
 
 
 class BaseBackend:
-    """Publishes broadcasts and delivers them to this process's connections.
+    """Publishes messages and delivers them to this process's connections.
 
     ``publish`` must be safe to call from any process that has Django loaded (a web worker,
     a management command, a task worker), with or without gevent.
     """
 
+    # Channels of targeted messages: a group, every connection of a user, one connection,
+    # every connection of one Django session. A backend that spans processes receives them
+    # all, by pattern, and delivers locally.
+    TARGETS = ("group", "user", "connection", "login")
+
     def __init__(self, url: str | None = None, options: dict[str, Any] | None = None) -> None:
         self.url = url
         self.options = dict(options or {})
         self.hub = LocalHub()
+        self.state = "in-process"
+        """For stats: a remote backend's connection state."""
+        self.stats: dict[str, int] = {}
 
     def channel(self, name: str) -> str:
         prefix = self.options.get("CHANNEL_PREFIX", "clientsignal")
         return "%s:%s" % (prefix, name) if prefix else name
 
-    def serve(self, channels: tuple[str, ...], timeout: float = 5.0) -> bool:
-        """This process will serve connections on ``channels``: be ready to receive what is
-        published to them (within ``timeout``). The in-process backend always is."""
-        return True
-
-    def join(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
-        """A connection of this process listens on ``channels`` (its class's when it opens,
-        a group's when it joins one)."""
-        self.hub.add(connection, channels)
-
-    def leave_channels(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
-        self.hub.discard(connection, channels)
-
-    # Channels of targeted messages: a group, every connection of a user, one connection.
-    # A backend that spans processes receives them all, by pattern, and delivers locally.
-    TARGETS = ("group", "user", "connection")
-
     def target_channel(self, kind: str, name: object) -> str:
         assert kind in self.TARGETS
         return self.channel("%s:%s" % (kind, name))
 
-    def leave(self, connection: BaseSignalConnection) -> None:
+    def serve(self, channels: tuple[str, ...], deadline: float) -> bool:
+        """This process will serve connections on ``channels``: be ready to receive what is
+        published to them (by ``deadline``, a ``time.monotonic()`` value). The in-process
+        backend always is."""
+        return True
+
+    def available(self) -> bool:
+        """Whether requests may use the backend now (a remote one may be known to be away)."""
+        return True
+
+    def join(self, connection: Member, channels: tuple[str, ...]) -> None:
+        """A connection of this process listens on ``channels`` (its class's when it opens,
+        a group's when it joins one)."""
+        self.hub.add(connection, channels)
+
+    def leave_channels(self, connection: Member, channels: tuple[str, ...]) -> None:
+        self.hub.discard(connection, channels)
+
+    def leave(self, connection: Member) -> None:
         self.hub.remove(connection)
 
-    def publish(
-        self, channel: str, encoded: str, exclude: str | None = None, event: str = ""
-    ) -> None:
-        """Send an encoded message to every connection of ``channel``, in every process;
-        ``event`` is its name, for connections that filter what they receive."""
+    def publish(self, channel: str, envelope: Envelope) -> None:
+        """Deliver the envelope to every connection of ``channel``, in every process the
+        backend reaches. Never raises: a failure is logged and counted."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from .base import BaseBackend
+from .base import BaseBackend, Envelope
 
 
 class MemoryBackend(BaseBackend):
-    """Delivers each broadcast straight to the connections of this process."""
+    """Delivers each message straight to the connections of this process."""
 
-    def publish(
-        self, channel: str, encoded: str, exclude: str | None = None, event: str = ""
-    ) -> None:
-        self.hub.deliver(channel, encoded, exclude, event)
+    def publish(self, channel: str, envelope: Envelope) -> None:
+        self.hub.deliver(channel, envelope)

@@ -1,9 +1,13 @@
-"""The Redis backend: broadcasts across processes and machines.
+"""The Redis backend: messages across processes and machines.
 
 Publishing is a plain synchronous ``PUBLISH`` (no gevent needed: a management command or a
 task worker publishes too). Receiving is one subscriber greenlet per socket-server process,
 started by the first connection that opens there; it fans each message out to the local
 sessions without decoding or re-encoding it, and reconnects with backoff when Redis goes away.
+
+While Redis is away, nothing waits for it: a failed command marks it down, and until the
+subscriber is connected again (or, in a process without one, for a second) requests skip it.
+Each change of state is logged once.
 """
 
 from __future__ import annotations
@@ -16,9 +20,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 from redis.connection import parse_url as _redis_parse_url
 
-from .. import conf
-from ..connection import BaseSignalConnection
-from .base import BaseBackend
+from .base import BaseBackend, Envelope, Member
 
 if TYPE_CHECKING:
     import gevent
@@ -33,6 +35,11 @@ MIN_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
 # Connections a process may open to publish; more concurrent publishers queue for one.
 PUBLISH_CONNECTIONS = 50
+COMMAND_TIMEOUT = 1.0
+"""Seconds any Redis command (or connect) may take before it counts as failed."""
+RETRY_AFTER = 1.0
+"""Seconds a process without a subscriber skips Redis after a failed command."""
+SCHEMES = ("redis", "rediss", "unix")
 
 
 def parse_url(url: str) -> dict[str, Any]:
@@ -40,20 +47,34 @@ def parse_url(url: str) -> dict[str, Any]:
 
     ``redis://[user]:[password]@[host]:[port]/[db]``, ``rediss://`` (TLS) and
     ``unix://[:password@]/path/to/socket?db=N``; host defaults to localhost, port to 6379,
-    db to 0.
+    db to 0. Raises ``ValueError`` with what is wrong.
     """
-    scheme = url.split(":", 1)[0].lower()
-    if scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("not a Redis URL: %r" % url)
-    parsed = _redis_parse_url(url)
+    scheme, sep, _rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in SCHEMES:
+        raise ValueError(
+            "not a Redis URL: %r (expected redis://host:port/db, rediss://... or "
+            "unix:///path/to/socket)" % url
+        )
+    try:
+        parsed = _redis_parse_url(url)
+    except ValueError as error:
+        raise ValueError("invalid Redis URL %r: %s" % (url, error)) from None
     unix = scheme == "unix"
+    if unix and not parsed.get("path"):
+        raise ValueError("invalid Redis URL %r: a unix:// URL needs a socket path" % url)
+    db = parsed.get("db") or 0
+    try:
+        db = int(db)
+    except ValueError:
+        raise ValueError("invalid Redis URL %r: db %r is not a number" % (url, db)) from None
     return {
         "scheme": scheme,
         "username": parsed.get("username"),
         "password": parsed.get("password"),
         "host": None if unix else parsed.get("host") or "localhost",
         "port": None if unix else parsed.get("port") or 6379,
-        "db": int(parsed.get("db") or 0),
+        "db": db,
         "path": parsed.get("path") if unix else None,
         "ssl": scheme == "rediss",
     }
@@ -64,14 +85,15 @@ class RedisBackend(BaseBackend):
 
     def __init__(self, url: str | None = None, options: dict[str, Any] | None = None) -> None:
         super().__init__(url or DEFAULT_URL, options)
+        self.url: str = url or DEFAULT_URL
         parse_url(self.url)  # a bad URL fails here, at start-up
         # Greenlets wait for a free connection instead of failing when many publish at once.
         pool = redis.BlockingConnectionPool.from_url(
             self.url,
             max_connections=PUBLISH_CONNECTIONS,
-            timeout=2,
-            socket_connect_timeout=1,
-            socket_timeout=2,
+            timeout=COMMAND_TIMEOUT,
+            socket_connect_timeout=COMMAND_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
             health_check_interval=10,
         )
         self._publisher = redis.Redis(connection_pool=pool)
@@ -84,6 +106,7 @@ class RedisBackend(BaseBackend):
         self._target_prefixes = tuple(pattern[:-1] for pattern in self._patterns)
         self._subscriber: gevent.Greenlet | None = None
         self._stopped = False
+        self._retry_at = 0.0
         self.state = "idle"
         self.stats = {
             "published": 0,
@@ -95,36 +118,49 @@ class RedisBackend(BaseBackend):
 
     # -- publishing (any process) ------------------------------------------------------------
 
-    def publish(
-        self, channel: str, encoded: str, exclude: str | None = None, event: str = ""
-    ) -> None:
-        # exclude, event and the encoded message, one per line: no decoding on the way in.
-        payload = "%s\n%s\n%s" % (exclude or "", event.replace("\n", " "), encoded)
+    def publish(self, channel: str, envelope: Envelope) -> None:
+        if not self.available():
+            self.stats["publish_errors"] += 1
+            return
         try:
-            self._publisher.publish(channel, payload.encode("utf-8"))
+            self._publisher.publish(channel, envelope.to_bytes())
         except (redis.RedisError, OSError) as error:
             self.stats["publish_errors"] += 1
-            logger.error(
-                "publish to %s failed (%s); the event is lost (publish errors: %d)",
-                channel,
-                error,
-                self.stats["publish_errors"],
-            )
+            self.command_failed(error)
             return
         self.stats["published"] += 1
+        if self.state == "disconnected" and self._subscriber is None:
+            self._set_state("connected")
+
+    @property
+    def client(self) -> redis.Redis:
+        """The synchronous client this backend publishes with."""
+        return self._publisher
+
+    def available(self) -> bool:
+        if self.state != "disconnected":
+            return True
+        # A socket server's subscriber says when Redis is back; elsewhere, try again soon.
+        return self._subscriber is None and time.monotonic() >= self._retry_at
+
+    def command_failed(self, error: Exception) -> None:
+        """A command failed: Redis counts as away until it answers again."""
+        self._retry_at = time.monotonic() + RETRY_AFTER
+        self._set_state("disconnected", error)
 
     # -- receiving (socket-server processes) ---------------------------------------------------
 
-    def join(self, connection: BaseSignalConnection, channels: tuple[str, ...]) -> None:
+    def join(self, connection: Member, channels: tuple[str, ...]) -> None:
         super().join(connection, channels)
         # Targeted channels arrive through the patterns: subscribing them too would deliver
         # their messages twice.
         self._subscribe(tuple(c for c in channels if not c.startswith(self._target_prefixes)))
 
-    def serve(self, channels: tuple[str, ...], timeout: float = 5.0) -> bool:
+    def serve(self, channels: tuple[str, ...], deadline: float) -> bool:
         self._subscribe(channels)
         return all(
-            self.wait_subscribed(channel, timeout) for channel in (*channels, *self._patterns)
+            self.wait_subscribed(channel, deadline - time.monotonic())
+            for channel in (*channels, *self._patterns)
         )
 
     def listen(self, channel: str, callback: Callable[[bytes], None]) -> None:
@@ -134,21 +170,17 @@ class RedisBackend(BaseBackend):
         self._subscribe((channel,))
 
     def wait_subscribed(self, channel: str, timeout: float) -> bool:
-        """Wait until Redis has confirmed the subscription to ``channel``: from then on,
-        whatever is published to it reaches this process."""
+        """Wait until Redis has confirmed the subscription to ``channel`` (from then on,
+        whatever is published to it reaches this process), at most ``timeout`` seconds, and
+        not at all while Redis is known to be away."""
         import gevent
 
         deadline = time.monotonic() + timeout
         while channel not in self._confirmed:
-            if time.monotonic() >= deadline:
+            if self.state == "disconnected" or time.monotonic() >= deadline:
                 return False
             gevent.sleep(0.01)
         return True
-
-    @property
-    def client(self) -> redis.Redis:
-        """The synchronous client this backend publishes with."""
-        return self._publisher
 
     def _subscribe(self, channels: tuple[str, ...]) -> None:
         self._wanted.update(channels)
@@ -170,7 +202,10 @@ class RedisBackend(BaseBackend):
         backoff = MIN_BACKOFF
         while not self._stopped:
             client = redis.Redis.from_url(
-                self.url, socket_connect_timeout=2, socket_keepalive=True, health_check_interval=10
+                self.url,
+                socket_connect_timeout=COMMAND_TIMEOUT,
+                socket_keepalive=True,
+                health_check_interval=10,
             )
             pubsub = client.pubsub()
             try:
@@ -210,30 +245,29 @@ class RedisBackend(BaseBackend):
                 self.stats["reconnects"] += 1
 
     def _deliver(self, channel: bytes, data: bytes) -> None:
-        handler = self._handlers.get(channel.decode("utf-8"))
+        name = channel.decode("utf-8")
+        handler = self._handlers.get(name)
         if handler is not None:
             handler(data)
             return
         self.stats["received"] += 1
-        exclude, _, rest = data.decode("utf-8").partition("\n")
-        event, _, encoded = rest.partition("\n")
-        self.stats["delivered"] += self.hub.deliver(
-            channel.decode("utf-8"), encoded, exclude or None
-        )
+        self.stats["delivered"] += self.hub.deliver(name, Envelope.from_bytes(data))
 
     def _set_state(self, state: str, error: Exception | None = None) -> None:
-        """Log each change of the subscriber's state once, not once per retry."""
+        """Log each change of state once, not once per retry or per failed command."""
         if state == self.state:
             return
         previous, self.state = self.state, state
         if state == "connected":
             if previous == "disconnected":
-                logger.warning("Redis subscriber reconnected to %s", _safe(self.url))
+                logger.warning("Redis at %s answers again", _safe(self.url))
             else:
                 logger.info("Redis subscriber connected to %s", _safe(self.url))
         else:
             logger.error(
-                "Redis subscriber lost %s (%s); retrying with backoff up to %.0f s",
+                "Redis at %s is unreachable (%s): requests skip it and events published "
+                "meanwhile are lost (counted: publish_errors); retrying with backoff up to "
+                "%.0f s",
                 _safe(self.url),
                 error,
                 MAX_BACKOFF,
@@ -246,17 +280,3 @@ def _safe(url: str) -> str:
     if parsed["path"]:
         return "unix://%s?db=%d" % (parsed["path"], parsed["db"])
     return "%s://%s:%s/%d" % (parsed["scheme"], parsed["host"], parsed["port"], parsed["db"])
-
-
-class RedisSignalConnection(BaseSignalConnection):
-    """A connection class that always uses Redis: ``CLIENTSIGNAL_BACKEND`` when it is a Redis
-    URL, else ``redis://localhost:6379/0``."""
-
-    @classmethod
-    def get_backend(cls) -> BaseBackend:
-        from . import get_backend, is_redis_url
-
-        url = cls.backend_url or conf.backend_url()
-        if not is_redis_url(url):
-            url = DEFAULT_URL
-        return get_backend(url, conf.backend_options())

@@ -16,7 +16,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.test import RequestFactory  # noqa: E402
 
 from clientsignal.backends import reset_backends  # noqa: E402
 from clientsignal.sockjs_protocol import Request, SockJSServer  # noqa: E402
@@ -42,28 +41,29 @@ class Client:
     def __init__(self, cls, cookies=None, query="", headers=None, remote_addr="10.1.2.3"):
         self.server = SockJSServer(cls)
         self.session_id = "s%d" % next(_ids)
-        extra = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()}
-        if cookies:
-            extra["HTTP_COOKIE"] = "; ".join("%s=%s" % kv for kv in cookies.items())
-        environ = (
-            RequestFactory()
-            .post(
-                "/signals/0/%s/xhr%s" % (self.session_id, "?" + query if query else ""),
-                REMOTE_ADDR=remote_addr,
-                **extra,
-            )
-            .environ
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        self.headers["cookie"] = "; ".join(
+            "%s=%s" % kv
+            for kv in {"sockjs_key": "client%s" % self.session_id, **(cookies or {})}.items()
         )
-        opened = self._post("xhr", environ=environ)
+        self.query = query
+        self.remote_addr = remote_addr
+        opened = self._post("xhr")
         assert opened.receiver.pull(0).chunks == [b"o\n"]
         self.session = opened.receiver.session
         self.connection = self.session.connection
 
-    def _post(self, transport, body=b"", environ=None):
-        return self.server.handle(
-            Request("POST", "/0/%s/%s" % (self.session_id, transport), body=body, environ=environ),
-            0,
+    def _post(self, transport, body=b""):
+        request = Request(
+            "POST",
+            "/0/%s/%s" % (self.session_id, transport),
+            query_string=self.query,
+            headers=self.headers,
+            body=body,
+            remote_addr=self.remote_addr,
+            prefix="/signals",
         )
+        return self.server.handle(request, 0)
 
     def send(self, event, data=None, raw=None):
         message = raw if raw is not None else json.dumps({"event": event, "data": data})

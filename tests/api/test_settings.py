@@ -71,7 +71,7 @@ def test_middleware_reads_the_settings_and_passes_other_paths():
     assert call(app, "/signalsx") == ("200 OK", b"django saw /signalsx")
     status, body = call(app, "/signals/info")
     assert status == "200 OK" and json.loads(body)["websocket"] is False
-    assert app.server_for("/signals").options.heartbeat_delay == 7
+    assert app.services.server_for("/signals").options.heartbeat_delay == 7
     # The iframe page points at our static copy of sockjs-client.
     assert b'src="/static/clientsignal/sockjs.min.js"' in call(app, "/signals/iframe.html")[1]
 
@@ -106,15 +106,15 @@ def test_multiplexed_service_is_mounted_and_resolves_only_connection_prefixes():
         multiplex="/mux",
     )
     assert call(app, "/mux/info")[0] == "200 OK"
-    endpoint = app.endpoint("/rooms/7")
+    endpoint = app.services.endpoint("/rooms/7")
     assert (endpoint.server, endpoint.url_kwargs) == (
-        app.server_for("/rooms/<int:room_id>"),
+        app.services.server_for("/rooms/<int:room_id>"),
         {"room_id": 7},
     )
-    assert app.endpoint("/signals").server is app.server_for("/signals")
+    assert app.services.endpoint("/signals").server is app.services.server_for("/signals")
     # Not the multiplexed service itself, not a URL under a prefix, not an unknown path.
     for path in ("/mux", "/signals/info", "/rooms/x", "/elsewhere"):
-        assert app.endpoint(path) is None
+        assert app.services.endpoint(path) is None
 
 
 def test_template_tag_with_manifest_storage(tmp_path):

@@ -121,7 +121,7 @@ def test_encoder_failure_is_logged_not_raised(client_for, caplog):
     Parent.broadcast("tick", tick)
     client = client_for(Parent)
     tick.send(sender=None, value=object())
-    assert "cannot encode broadcast event 'tick'" in caplog.text
+    assert "cannot encode event 'tick'" in caplog.text
     assert client.events() == []
 
 
@@ -290,8 +290,35 @@ def test_fast_path_matches_the_json_module(value):
     assert json.loads(encoding.dumps(value)) == json.loads(json.dumps(value))
 
 
-def test_nan_never_takes_the_ujson_path():
-    assert encoding.dumps({"x": float("nan")}) == '{"x":NaN}'
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
+def test_nan_and_infinities_are_not_json(number):
+    # ujson would write them as NaN and Infinity, which no JSON parser accepts.
+    with pytest.raises(ValueError):
+        encoding.dumps({"x": number})
+
+
+def test_a_broadcast_of_an_infinity_is_logged_not_sent(client_for, caplog):
+    Parent, _, _ = fresh_classes()
+    tick = Signal()
+    Parent.broadcast("tick", tick)
+    client = client_for(Parent)
+    tick.send(sender=None, value=float("inf"))
+    assert "cannot encode event 'tick'" in caplog.text
+    assert client.events() == []
+
+
+@pytest.mark.parametrize("text", ["1e999", "-1e999", "NaN", "Infinity", "1" + "0" * 400 + ".0"])
+def test_a_client_number_that_is_not_finite_is_refused(client_for, text):
+    Parent, _, _ = fresh_classes()
+    ping = Signal()
+    Parent.listen("ping", ping)
+    calls = record(ping)
+    client = client_for(Parent)
+    client.send(None, raw='{"event": "ping", "data": {"n": %s}}' % text)
+    assert calls == []
+    assert client.events() == [
+        {"event": "error", "data": {"message": "malformed message: not JSON", "event": None}}
+    ]
 
 
 class Money:

@@ -132,7 +132,7 @@ def test_live_stats_page_updates_itself(browser, chat_server):
         bob = log_in(browser, chat_server, "bob", transport="xhr-polling")
         stats.wait_for_function(
             "s => ((document.querySelector(s) || {}).textContent || '')"
-            ".includes('xhr (multiplexed): 1')",
+            ".includes('xhr-polling (multiplexed): 1')",
             arg=row,
             timeout=15000,
         )

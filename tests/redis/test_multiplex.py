@@ -22,11 +22,13 @@ class PollingMux:
 
     def __init__(self, base_url: str) -> None:
         self.url = "%s/multiplex/000/%s" % (base_url, uuid.uuid4().hex)
+        # The client's key cookie: every request of the session carries it, as a browser's do.
+        self.headers = {"Cookie": "sockjs_key=%s" % uuid.uuid4().hex}
         self.pending: list[str] = []
         assert self._poll() == "o"
 
     def send(self, *messages: str) -> None:
-        reply = request("POST", self.url + "/xhr_send", json.dumps(messages))
+        reply = request("POST", self.url + "/xhr_send", json.dumps(messages), self.headers)
         assert reply.status == 204, reply.body
 
     def next(self, timeout: float = 15) -> str:
@@ -46,7 +48,7 @@ class PollingMux:
         return json.loads(payload)
 
     def _poll(self) -> str:
-        reply = request("POST", self.url + "/xhr", timeout=20)
+        reply = request("POST", self.url + "/xhr", headers=self.headers, timeout=20)
         assert reply.status == 200, reply.body
         return reply.body.rstrip("\n")
 

@@ -7,6 +7,10 @@ A request that lands on another worker is forwarded to the owner's inbox channel
 answers it with its own session, exactly as if it had arrived there, and streams the answer
 back chunk by chunk. Websocket sessions live on one socket, so they are never forwarded and
 cost nothing extra; nor does a request that lands on its session's owner.
+
+While Redis is unreachable, nothing waits for it: a worker serves the sessions it holds and
+opens new ones itself, and a request for a session it knows another worker owns fails at once
+with 503.
 """
 
 from __future__ import annotations
@@ -14,27 +18,40 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import gevent
 import redis
 import ujson
-from gevent.event import Event
+from gevent.event import AsyncResult, Event
 from gevent.queue import Empty, Queue
 
-from .gevent_io import clock, frames, nothing, plain_text, respond, status_line, watch_disconnect
-from .sockjs_protocol import Request, Response, SockJSServer, Stream
-from .sockjs_protocol.router import route
-from .sockjs_protocol.transports import TRANSPORTS, ReceivingTransport, WebSocket
+from ..sockjs_protocol import Request, Response, Stream
+from ..sockjs_protocol.limits import Episode
+from .http import clock, frames, nothing, plain_text, respond, status_line, watch_disconnect
 
 if TYPE_CHECKING:
-    from .backends.redis import RedisBackend
+    from ..backends.redis import RedisBackend
+    from ..services import Match, Services
+    from .http import DisconnectWatch
 
 logger = logging.getLogger("clientsignal.forwarding")
 
-# Seconds to wait for the owner's first answer before telling the client it is unreachable.
 FORWARD_TIMEOUT = 5.0
+"""Seconds to wait for the owner's first answer before telling the client it is unreachable."""
+
+SUBSCRIBE_WAIT = 1.0
+"""Seconds a request waits, at a worker's start, for its inbox subscription."""
+
+ALIVE_TIMEOUT = 0.5
+"""Seconds the owner waits for a relaying worker to say whether its client is still there."""
+
+KNOWN_OWNERS = 10_000
+"""Owners of other workers' sessions remembered, to fail fast while Redis is away."""
+
+UNREACHABLE = "Session owner unreachable."
 
 # Claim a session for this worker unless another worker owns it; return the owner.
 _CLAIM = """
@@ -49,16 +66,34 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# The fields of a forwarded request; the owner finds url_kwargs again from the prefix.
+_FIELDS = (
+    "method",
+    "path",
+    "query_string",
+    "headers",
+    "remote_addr",
+    "prefix",
+    "scheme",
+    "server_name",
+    "server_port",
+    "script_name",
+    "protocol",
+    "date",
+)
+
 
 class SessionCluster:
     """This worker's membership of the cluster of workers sharing HTTP sessions."""
 
-    def __init__(self, backend: RedisBackend, servers: dict[str, SockJSServer]) -> None:
+    def __init__(self, backend: RedisBackend, services: Services) -> None:
         self.backend = backend
-        self.servers = servers
+        self.services = services
         self.id = "%s-%d" % (uuid.uuid4().hex[:12], os.getpid())
         self.inbox = backend.channel("worker:" + self.id)
-        longest_delay = max((s.options.disconnect_delay for s in servers.values()), default=5.0)
+        longest_delay = max(
+            (server.options.disconnect_delay for server in services.servers()), default=5.0
+        )
         # An owner key outlives the session's idle wait; the owner refreshes it a few times
         # per lifetime (the reaper runs every second), so a dead worker's keys vanish on
         # their own about as soon as its sessions would have expired.
@@ -66,84 +101,101 @@ class SessionCluster:
         self._next_refresh = 0.0
         self._claim = backend.client.register_script(_CLAIM)
         self._release = backend.client.register_script(_RELEASE)
-        self._pending: dict[str, Queue] = {}
-        self._streams: dict[str, tuple[Event, Callable[[], None]]] = {}
-        self._redis_ok = True
+        self._pending: dict[str, Queue] = {}  # replies to requests this worker forwarded
+        self._served: dict[str, tuple[Event, Callable[[], None]]] = {}  # streams served here
+        self._relays: dict[str, DisconnectWatch] = {}  # streams relayed to this worker's clients
+        self._questions: dict[str, AsyncResult] = {}
+        self._owners: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._silent = Episode()
         self.stats = {"forwarded": 0, "served_for_others": 0, "owner_unreachable": 0}
         backend.listen(self.inbox, self._on_message)
 
     # -- ownership ---------------------------------------------------------------------------
 
-    def _key(self, prefix: str, session_id: str) -> str:
-        return self.backend.channel("session:%s:%s" % (prefix, session_id))
+    def _key(self, mount: str, session_id: str) -> str:
+        return self.backend.channel("session:%s:%s" % (mount, session_id))
 
-    def owner(self, prefix: str, session_id: str, *, claim: bool) -> str | None:
-        """The worker owning the session; with ``claim``, this worker if nobody does."""
-        key = self._key(prefix, session_id)
+    def owner(self, mount: str, session_id: str, *, claim: bool) -> str | None:
+        """The worker owning the session; with ``claim``, this worker if nobody does.
+        None when Redis cannot say."""
+        key = self._key(mount, session_id)
         try:
             if claim:
                 owner = self._claim(keys=[key], args=[self.id, int(self.ttl * 1000)])
             else:
                 owner = self.backend.client.get(key)
         except (redis.RedisError, OSError) as error:
-            self._redis_down(error)
-            return None  # serve it here: right for one worker, the best we can do for more
-        self._redis_up()
-        return owner.decode() if isinstance(owner, bytes) else owner
+            self.backend.command_failed(error)
+            return None
+        owner = owner.decode() if isinstance(owner, bytes) else owner
+        if owner is not None and owner != self.id:
+            self._remember(mount, session_id, owner)
+        return owner
 
-    def release(self, prefix: str, session_ids: list[str]) -> None:
+    def release(self, mount: str, session_ids: list[str]) -> None:
+        if not session_ids or not self.backend.available():
+            return
         for session_id in session_ids:
             try:
-                self._release(keys=[self._key(prefix, session_id)], args=[self.id])
+                self._release(keys=[self._key(mount, session_id)], args=[self.id])
             except (redis.RedisError, OSError) as error:
-                self._redis_down(error)
+                self.backend.command_failed(error)
                 return
 
     def refresh(self, now: float) -> None:
         """Keep this worker's owner keys alive (called by the reaper every second)."""
-        if now < self._next_refresh:
+        if now < self._next_refresh or not self.backend.available():
             return
         self._next_refresh = now + self.ttl / 3
         try:
             pipe = self.backend.client.pipeline(transaction=False)
-            for prefix, server in self.servers.items():
+            for mount, server in self.services:
                 for session in server.store:
-                    pipe.pexpire(self._key(prefix, session.id), int(self.ttl * 1000))
+                    pipe.pexpire(self._key(mount, session.id), int(self.ttl * 1000))
             pipe.execute()
         except (redis.RedisError, OSError) as error:
-            self._redis_down(error)
+            self.backend.command_failed(error)
+
+    def _remember(self, mount: str, session_id: str, owner: str) -> None:
+        self._owners[(mount, session_id)] = owner
+        self._owners.move_to_end((mount, session_id))
+        while len(self._owners) > KNOWN_OWNERS:
+            self._owners.popitem(last=False)
 
     # -- the worker a request landed on -----------------------------------------------------------
 
     def route(
         self,
-        prefix: str,
-        server: SockJSServer,
+        match: Match,
         request: Request,
         environ: dict[str, Any],
         start_response: Callable[..., Any],
     ) -> Any:
         """Forward the request if another worker owns its session; None to serve it here."""
-        target = route(request.path)
-        if target.kind != "session" or server.store.get(target.session_id) is not None:
+        server = match.server
+        target = server.target(request)
+        if target is None or server.has_session(target.session_id):
             return None
-        cls = TRANSPORTS.get(target.transport)
-        if cls is None or cls is WebSocket or request.method not in cls.methods:
-            return None
+        if not self.backend.available():
+            known = self._owners.get((match.mount, target.session_id))
+            if known is not None or not target.receiving:
+                # Owned elsewhere (or, for a send, nowhere we could find): fail at once.
+                self.stats["owner_unreachable"] += 1
+                return respond(start_response, plain_text(503, UNREACHABLE))
+            return None  # open it here
         # Owning a session means answering requests forwarded to our inbox, and forwarding
         # one means reading the answer there: both need the subscription in place.
-        if not self.backend.wait_subscribed(self.inbox, FORWARD_TIMEOUT):
+        if not self.backend.wait_subscribed(self.inbox, SUBSCRIBE_WAIT):
             return None
-        receiving = issubclass(cls, ReceivingTransport)
-        owner = self.owner(prefix, target.session_id, claim=receiving)
+        owner = self.owner(match.mount, target.session_id, claim=target.receiving)
         if owner is None or owner == self.id:
             return None
-        return self._forward(owner, prefix, request, environ, start_response)
+        return self._forward(owner, match, request, environ, start_response)
 
     def _forward(
         self,
         owner: str,
-        prefix: str,
+        match: Match,
         request: Request,
         environ: dict[str, Any],
         start_response: Callable[..., Any],
@@ -155,30 +207,34 @@ class SessionCluster:
             "op": "request",
             "token": token,
             "reply_to": self.inbox,
-            "prefix": prefix,
-            "method": request.method,
-            "path": request.path,
-            "query": request.query_string,
-            "headers": request.headers,
-            "remote_addr": request.remote_addr,
+            "mount": match.mount,
+            "request": {name: getattr(request, name) for name in _FIELDS},
         }
         owner_inbox = self.backend.channel("worker:" + owner)
         self.stats["forwarded"] += 1
         if not self._publish(owner_inbox, header, request.body):
             del self._pending[token]
-            return respond(start_response, plain_text(503, "Session owner unreachable."))
+            return respond(start_response, plain_text(503, UNREACHABLE))
         try:
             op, reply, body = replies.get(timeout=FORWARD_TIMEOUT)
         except Empty:
             del self._pending[token]
             self.stats["owner_unreachable"] += 1
-            logger.warning("worker %s did not answer for %s %s", owner, prefix, request.path)
-            return respond(start_response, plain_text(503, "Session owner unreachable."))
+            if self._silent.hit(clock()):
+                logger.warning(
+                    "worker %s did not answer a forwarded %s %s in %.0f s: 503; further "
+                    "ones are counted (owner_unreachable), not logged, until a minute passes",
+                    owner,
+                    request.method,
+                    request.prefix,
+                    FORWARD_TIMEOUT,
+                )
+            return respond(start_response, plain_text(503, UNREACHABLE))
         if op == "response":
             del self._pending[token]
             return respond(start_response, Response(reply["status"], _headers(reply), body))
         start_response(status_line(reply["status"]), _headers(reply))
-        heartbeat = self.servers[prefix].options.heartbeat_delay
+        heartbeat = match.server.options.heartbeat_delay
         return self._relay(token, owner_inbox, body, replies, environ, heartbeat)
 
     def _relay(
@@ -190,8 +246,10 @@ class SessionCluster:
         environ: dict[str, Any],
         heartbeat: float,
     ) -> Iterator[bytes]:
-        """Write the owner's chunks as they come; tell the owner if our client goes away."""
+        """Write the owner's chunks as they come; tell the owner if our client goes away,
+        and answer its questions about whether our client is still there."""
         gone = watch_disconnect(environ, _QueueWaker(replies))
+        self._relays[token] = gone
         finished = False
         try:
             if prelude:
@@ -211,6 +269,7 @@ class SessionCluster:
                 yield body
         finally:
             gone.stop()
+            self._relays.pop(token, None)
             self._pending.pop(token, None)
             if not finished:
                 self._publish(owner_inbox, {"op": "abort", "token": token}, b"")
@@ -224,11 +283,20 @@ class SessionCluster:
         if op == "request":
             gevent.spawn(self._serve_forwarded, header, body)
         elif op == "abort":
-            stream = self._streams.get(header["token"])
-            if stream is not None:
-                aborted, wake = stream
+            served = self._served.get(header["token"])
+            if served is not None:
+                aborted, wake = served
                 aborted.set()
                 wake()
+        elif op == "alive?":
+            relay = self._relays.get(header["token"])
+            alive = relay is not None and relay.alive()
+            answer = {"op": "alive", "question": header["question"], "alive": alive}
+            self._publish(header["reply_to"], answer, b"")
+        elif op == "alive":
+            question = self._questions.get(header["question"])
+            if question is not None:
+                question.set(header["alive"])
         else:
             replies = self._pending.get(header["token"])
             if replies is not None:
@@ -237,20 +305,13 @@ class SessionCluster:
     def _serve_forwarded(self, header: dict[str, Any], body: bytes) -> None:
         self.stats["served_for_others"] += 1
         token, reply_to = header["token"], header["reply_to"]
-        server = self.servers.get(header["prefix"])
-        if server is None:
+        fields = header["request"]
+        match = self.services.match(fields["prefix"] + fields["path"])
+        if match is None or match.mount != header["mount"] or match.prefix != fields["prefix"]:
             self._reply(reply_to, token, Response(404, [], b"Not found."))
             return
-        request = Request(
-            method=header["method"],
-            path=header["path"],
-            query_string=header["query"],
-            headers=header["headers"],
-            body=body,
-            remote_addr=header["remote_addr"],
-            environ=_environ(header),
-        )
-        result = server.handle(request, clock())
+        request = Request(**fields, body=body, url_kwargs=match.url_kwargs)
+        result = match.server.handle(request, clock())
         if not isinstance(result, Stream):
             if not isinstance(result, Response):
                 result = plain_text(400, "Not a valid websocket request.")
@@ -259,7 +320,10 @@ class SessionCluster:
         receiver = result.receiver
         wakeup, aborted = Event(), Event()
         receiver.wake = wakeup.set
-        self._streams[token] = (aborted, wakeup.set)
+        # Whether the client is still there, a later request of the session asks the worker
+        # that relays this stream: it holds the client's socket.
+        receiver.alive = lambda: self._ask_alive(reply_to, token)
+        self._served[token] = (aborted, wakeup.set)
         head = {"op": "head", "token": token, "status": result.status, "headers": result.headers}
         try:
             if not self._publish(reply_to, head, result.prelude):
@@ -272,7 +336,23 @@ class SessionCluster:
             self._publish(reply_to, {"op": "end", "token": token}, b"")
         finally:
             receiver.wake = nothing
-            del self._streams[token]
+            del self._served[token]
+
+    def _ask_alive(self, relay_inbox: str, token: str) -> bool:
+        """Ask the worker relaying stream ``token`` whether its client is still connected;
+        one that does not answer in time has lost it."""
+        question = uuid.uuid4().hex
+        answer = AsyncResult()
+        self._questions[question] = answer
+        try:
+            header = {"op": "alive?", "token": token, "question": question, "reply_to": self.inbox}
+            if not self._publish(relay_inbox, header, b""):
+                return True  # Redis is away: the receiver stays until it ends by itself
+            return bool(answer.get(timeout=ALIVE_TIMEOUT))
+        except gevent.Timeout:
+            return False
+        finally:
+            del self._questions[question]
 
     def _reply(self, reply_to: str, token: str, response: Response) -> None:
         header = {
@@ -286,25 +366,14 @@ class SessionCluster:
     # -- Redis -------------------------------------------------------------------------------------
 
     def _publish(self, channel: str, header: dict[str, Any], body: bytes) -> bool:
+        if not self.backend.available():
+            return False
         try:
             self.backend.client.publish(channel, ujson.dumps(header).encode() + b"\n" + body)
         except (redis.RedisError, OSError) as error:
-            self._redis_down(error)
+            self.backend.command_failed(error)
             return False
         return True
-
-    def _redis_down(self, error: Exception) -> None:
-        if self._redis_ok:
-            self._redis_ok = False
-            logger.error(
-                "session forwarding cannot reach Redis (%s): serving requests where they land",
-                error,
-            )
-
-    def _redis_up(self) -> None:
-        if not self._redis_ok:
-            self._redis_ok = True
-            logger.warning("session forwarding reaches Redis again")
 
 
 class _QueueWaker:
@@ -323,20 +392,3 @@ def _headers(reply: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _bytes(chunk: str | bytes) -> bytes:
     return chunk if isinstance(chunk, bytes) else chunk.encode("utf-8")
-
-
-def _environ(header: dict[str, Any]) -> dict[str, Any]:
-    """A WSGI environ for a forwarded request, for the Django request of a new connection."""
-    environ = {
-        "REQUEST_METHOD": header["method"],
-        "PATH_INFO": header["prefix"] + header["path"],
-        "QUERY_STRING": header["query"],
-        "REMOTE_ADDR": header["remote_addr"],
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-    }
-    for name, value in header["headers"].items():
-        key = name.upper().replace("-", "_")
-        environ[key if key == "CONTENT_TYPE" else "HTTP_" + key] = value
-    return environ

@@ -1,0 +1,142 @@
+"""One worker process's side of serving: start-up on the first request, the reaper that expires
+sessions and publishes stats, and closing every session on SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+import gevent
+from gevent.event import Event
+
+from . import stats
+from .gevent_io import clock
+from .gevent_io.forwarding import SessionCluster
+from .services import Services
+
+logger = logging.getLogger("clientsignal.worker")
+
+REAP_INTERVAL = 1.0
+START_WAIT = 2.0
+"""Seconds the first request of a worker waits, at most, for the backends to confirm their
+subscriptions (not at all while Redis is known to be away)."""
+
+
+class Worker:
+    """This process's lifecycle for one set of services. ``sessions_url`` is a Redis URL
+    through which workers share HTTP sessions (None: each worker serves its own)."""
+
+    def __init__(
+        self,
+        services: Services,
+        sessions_url: str | None = None,
+        backend_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.services = services
+        self.sessions_url = sessions_url
+        self.backend_options = backend_options or {}
+        self.cluster: SessionCluster | None = None
+        self._reaper: gevent.Greenlet | None = None
+        self._starting = False
+        self._ready = Event()
+        self._next_stats = 0.0
+        stats.register(services)
+
+    def start(self) -> None:
+        """Once per process, on the first request, inside the worker (a greenlet made before
+        gunicorn forks, with --preload, would never run): get the backends ready for the
+        served classes' broadcasts, join the session cluster, start the reaper. Concurrent
+        first requests wait for it, at most :data:`START_WAIT` seconds."""
+        if self._ready.is_set():
+            return
+        if self._starting:
+            self._ready.wait(START_WAIT + 1)
+            return
+        self._starting = True
+        try:
+            deadline = clock() + START_WAIT
+            for _prefix, server in self.services:
+                start_serving = getattr(server.connection_factory, "start_serving", None)
+                if start_serving is not None and not start_serving(deadline):
+                    logger.warning(
+                        "%s: the backend did not confirm its subscriptions within %.0f s; "
+                        "this worker may miss what is published before it does",
+                        _name(server.connection_factory),
+                        START_WAIT,
+                    )
+                    deadline = clock()  # the next classes do not wait either
+            if self.sessions_url:
+                from .backends import get_backend
+
+                backend = get_backend(self.sessions_url, self.backend_options)
+                self.cluster = SessionCluster(backend, self.services)  # type: ignore[arg-type]
+            self._reaper = gevent.spawn(self._reap_forever)
+            self._close_sessions_on_sigterm()
+        finally:
+            self._ready.set()
+
+    def _close_sessions_on_sigterm(self) -> None:
+        """gunicorn stops a worker gracefully on SIGTERM: close the sessions first, with a
+        going-away code, so that clients reconnect (to another worker) at once instead of
+        hanging until the graceful timeout cuts them off."""
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            closed = sum(server.shutdown() for server in self.services.servers())
+            logger.info("SIGTERM: closed %d sessions with 1001 (going away)", closed)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:
+                raise SystemExit(0)
+
+        try:
+            signal.signal(signal.SIGTERM, on_sigterm)
+        except ValueError:  # not the main thread: leave shutdown to the server
+            pass
+
+    def _reap_forever(self) -> None:
+        while True:
+            gevent.sleep(REAP_INTERVAL)
+            self.reap(clock())
+
+    def reap(self, now: float) -> None:
+        """Expire idle sessions, keep this worker's sessions registered, publish stats."""
+        for prefix, server in self.services:
+            try:
+                expired = server.tick(now)
+                if self.cluster is not None and expired:
+                    self.cluster.release(prefix, [session.id for session in expired])
+            except Exception:
+                logger.exception("expiring sessions failed")
+        if self.cluster is not None:
+            self.cluster.refresh(now)
+        if now >= self._next_stats:
+            self._next_stats = now + stats.PUBLISH_INTERVAL
+            try:
+                if self.cluster is not None:
+                    stats.publish(self.cluster.backend, self.cluster.id)
+                self.push_to_pages()
+            except Exception:
+                logger.exception("publishing stats failed")
+
+    def push_to_pages(self) -> None:
+        """Send the current totals to the live stats pages open in this process."""
+        from .connection import StatsConnection
+
+        pages = [
+            session.connection
+            for server in self.services.servers()
+            if isinstance(server.connection_factory, type)
+            and issubclass(server.connection_factory, StatsConnection)
+            for session in server.sessions()
+            if not session.is_closed and session.connection is not None
+        ]
+        if pages:
+            current = stats.totals()
+            for page in pages:
+                page.send("stats", current)
+
+
+def _name(factory: Any) -> str:
+    return getattr(factory, "__qualname__", None) or type(factory).__qualname__
