@@ -1,23 +1,22 @@
 """One websocket session's I/O, in the greenlet gevent-websocket gave it, and no other.
 
-That greenlet reads: each client message goes into the session. Frames go out at once from
-whichever greenlet sends them, when the socket takes them without waiting
-(:class:`WebSocketWriter`); frames that cannot go at once, heartbeats and the close frame are
-written by a short-lived greenlet started when there is something to write and gone when
-there is not. An idle connection costs one greenlet and one timer.
+gevent-websocket does the handshake; from then on the socket is ours. That greenlet reads
+what the socket has, in bulk, and the sans-I/O :class:`~..sockjs_protocol.websocket_framing.
+FrameReader` turns it into messages, checking every limit on a frame's header before keeping
+a byte of its payload. Frames go out at once from whichever greenlet sends them, when the
+socket takes them without waiting (:class:`WebSocketWriter`); frames that cannot go at once,
+heartbeats, pongs and the close frame are written by a short-lived greenlet started when there
+is something to write and gone when there is not. An idle connection costs one greenlet and
+one timer.
 """
 
 from __future__ import annotations
 
-import codecs
 import logging
-import struct
 from collections.abc import Callable
 from typing import Any
 
 import gevent
-from geventwebsocket.exceptions import ProtocolError, WebSocketError
-from geventwebsocket.websocket import Header, WebSocket
 
 from ..sockjs_protocol import (
     BrokenJSON,
@@ -28,24 +27,33 @@ from ..sockjs_protocol import (
 )
 from ..sockjs_protocol.frames import RecentByIdentity
 from ..sockjs_protocol.receiver import Receiver
+from ..sockjs_protocol.websocket_framing import (
+    Close,
+    Fail,
+    FrameReader,
+    Message,
+    Ping,
+    Pong,
+    close_frame,
+    ping_frame,
+    pong_frame,
+    text_frame,
+)
 from .http import clock, no_delay, nothing
 
 logger = logging.getLogger("clientsignal.websocket")
 
+READ_SIZE = 65536
+"""Bytes asked of the socket at once: what a client sent since the last read, in one call."""
 
-def text_frame(text: str) -> bytes:
-    """One unmasked websocket text frame (RFC 6455 5.2), as a server sends it."""
-    payload = text.encode("utf-8", "surrogatepass")
-    size = len(payload)
-    if size < 126:
-        return bytes((0x81, size)) + payload
-    if size < 65536:
-        return struct.pack("!BBH", 0x81, 126, size) + payload
-    return struct.pack("!BBQ", 0x81, 127, size) + payload
-
+BROKEN_FRAMING = (1002, "Broken framing.")
 
 frame_bytes = RecentByIdentity(text_frame, 64)
 """:func:`text_frame` of a frame's text, built once for the same str object while recent."""
+
+
+class WriteTimeout(OSError):
+    """A peer that stopped reading held a write for too long."""
 
 
 class WebSocketWriter:
@@ -58,20 +66,20 @@ class WebSocketWriter:
     once down to the bytes on the wire, then written with one send per socket.
     """
 
-    def __init__(self, websocket: Any, patience: float) -> None:
-        self.websocket = websocket
-        # gevent-websocket writes with this socket's sendall; so do we, with our own frames.
-        self.socket = websocket.handler.socket
-        no_delay(self.socket)
+    def __init__(self, sock: Any, patience: float) -> None:
+        self.socket = sock
+        no_delay(sock)
         self.patience = patience
         self.busy = False
+        self.closed = False
         self.pending = b""  # the rest of a frame that write_now could not finish
+        self.pong = b""  # the pong to the latest ping, written before the next frame
         self.wake: Callable[[], None] = nothing
 
     def write_now(self, text: str) -> bool:
         """Write ``text`` unless something else is being written, without waiting: True if
         it went out, or if its rest is left for the writer greenlet to send first."""
-        if self.busy or self.websocket.closed:
+        if self.busy or self.closed or self.pong:
             return False
         data = frame_bytes(text)
         try:
@@ -87,18 +95,24 @@ class WebSocketWriter:
         return True
 
     def write(self, text: str) -> None:
-        """Write ``text`` from the session's greenlet; raises WebSocketError or OSError."""
+        """Write ``text`` from the session's greenlet; raises OSError."""
+        self.write_bytes(frame_bytes(text))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write a whole frame from the session's greenlet; raises OSError."""
         self.flush()
-        data = frame_bytes(text)
         sent = self._send_without_waiting(data)
         if sent < len(data):
             self._sendall(data[sent:])
 
     def flush(self) -> None:
-        """Finish the frame :meth:`write_now` started, if any."""
+        """Finish the frame :meth:`write_now` started, if any, then the pong that is due."""
         if self.pending:
             pending, self.pending = self.pending, b""
             self._sendall(pending)
+        if self.pong:
+            pong, self.pong = self.pong, b""
+            self._sendall(pong)
         self.busy = False
 
     def _send_without_waiting(self, data: bytes) -> int:
@@ -110,94 +124,21 @@ class WebSocketWriter:
 
     def _sendall(self, data: bytes) -> None:
         # A peer that stopped reading cannot hold the session's greenlet forever.
-        with gevent.Timeout(self.patience, WebSocketError("write timed out")):
+        with gevent.Timeout(self.patience, WriteTimeout("write timed out")):
             self.socket.sendall(data)
 
 
-def unmask(payload: bytes, mask: bytes) -> bytes:
-    """A client frame's payload XOR its 4-byte mask, a whole integer at a time."""
-    size = len(payload)
-    key = (mask * (size // 4 + 1))[:size]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
-        size, "little"
-    )
-
-
-class Utf8Validator:
-    """gevent-websocket's UTF-8 validator interface over Python's incremental decoder: the
-    same answers, at C speed instead of a Python loop per byte."""
-
-    def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self._failed: tuple[bool, bool, int, int] | None = None
-
-    def reset(self) -> None:
-        self._decoder.reset()
-        self._failed = None
-
-    def validate(self, payload: bytes) -> tuple[bool, bool, int, int]:
-        if self._failed is not None:  # invalid stays invalid until reset
-            return self._failed
-        try:
-            self._decoder.decode(bytes(payload))
-        except UnicodeDecodeError as error:
-            self._failed = (False, False, error.start, error.start)
-            return self._failed
-        return True, True, len(payload), len(payload)
-
-
-# When each open websocket last answered a ping, by id(); gevent-websocket drops pongs.
-_pongs: dict[int, float] = {}
-
-
-class ServerWebSocket(WebSocket):
-    """gevent-websocket's WebSocket as the middleware uses it: it notes pongs (for the
-    liveness check) and unmasks and validates client frames without a Python loop per byte.
-    Its instances take no new attributes: an instance is adopted by changing its class."""
-
-    __slots__ = ()
-
-    @classmethod
-    def adopt(cls, websocket: WebSocket) -> None:
-        websocket.__class__ = cls
-        websocket.utf8validator = Utf8Validator()
-
-    def handle_pong(self, header: Any, payload: bytes) -> None:
-        _pongs[id(self)] = clock()
-
-    def read_frame(self) -> tuple[Header, bytes]:
-        header = Header.decode_header(self.stream)
-        if header.flags:
-            raise ProtocolError("reserved bits set: no extension was negotiated")
-        if not header.length:
-            return header, b""
-        try:
-            payload = self.raw_read(header.length)
-        except OSError:
-            payload = b""
-        if len(payload) != header.length:
-            raise WebSocketError("Unexpected EOF reading frame payload")
-        if header.mask:
-            payload = unmask(payload, header.mask)
-        return header, payload
-
-
 def close_websocket(websocket: Any, code: int, reason: str) -> None:
-    """Send a close frame with ``code`` and ``reason``, once.
-
-    gevent-websocket 0.10's ``close(code, message)`` drops the code from the frame, so the
-    frame is written here and the socket marked closed as its ``close()`` would."""
+    """Send a close frame with ``code`` and ``reason`` on a websocket gevent-websocket has
+    opened, once, and mark it closed so that gevent-websocket sends none of its own."""
     if websocket.closed:
         return
-    try:
-        payload = struct.pack("!H", code) + reason.encode("utf-8")[:123]
-        websocket.send_frame(payload, websocket.OPCODE_CLOSE)
-    except (WebSocketError, OSError):
-        pass
     websocket.closed = True
-    websocket.stream = None
-    websocket.raw_write = None
-    websocket.raw_read = None
+    with gevent.Timeout(1, False):  # a dead peer may not take even the close frame
+        try:
+            websocket.handler.socket.sendall(close_frame(code, reason))
+        except OSError:
+            pass
 
 
 class _Finished(Exception):
@@ -213,18 +154,19 @@ class WebSocketSession:
         self.server = server
         self.request = request
         self.websocket = websocket
+        self.rfile = websocket.handler.rfile  # holds what arrived with the handshake, if any
         self.receiver = receiver
         self.session = receiver.session
         # Liveness: any frame from the client, or a pong to the ping sent with each heartbeat.
         self.patience = 2 * server.options.heartbeat_delay
         self.last_seen = clock()
-        self.writer = WebSocketWriter(websocket, self.patience)
+        self.writer = WebSocketWriter(websocket.handler.socket, self.patience)
         self.writer.wake = self.wake
         self.drainer: gevent.Greenlet | None = None
         self.reader = gevent.getcurrent()
-        self.receiving = False  # the reader waits in receive(), where it may be interrupted
+        self.receiving = False  # the reader waits for data, where it may be interrupted
         self.finished = False
-        self.broken = False
+        self.close_with: tuple[int | None, str] | None = None  # the websocket close frame
         self._timer: Any = None  # the event loop's timer for the next heartbeat
 
     def run(self) -> None:
@@ -240,34 +182,77 @@ class WebSocketSession:
             self._arm(None)
             drainer = self.drainer
             if drainer is not None and drainer is not gevent.getcurrent():
+                # Let it write the session's close frame (a refusal, an error, a rate limit),
+                # for a second at most: a dead peer takes nothing.
+                drainer.join(timeout=1)
                 drainer.kill(block=True, timeout=1)
-            _pongs.pop(id(self.websocket), None)
             self.server.websocket_closed(self.session)
             self._close()
 
     # -- reading (this greenlet) -------------------------------------------------------------
 
     def _read(self) -> None:
-        session, server, websocket = self.session, self.server, self.websocket
+        reader = FrameReader(max_message_size=self.server.options.max_message_size)
+        counted = 0
         try:
             while not self.finished:
                 self.receiving = True
-                data = websocket.receive()
+                data = self.rfile.read1(READ_SIZE)
                 self.receiving = False
-                if data is None:
+                if not data:
                     return
-                self.last_seen = clock()
-                if isinstance(data, (bytes, bytearray)):
-                    data = bytes(data).decode("utf-8")
-                server.websocket_message(session, data)
-        except (BrokenJSON, UnicodeDecodeError):
-            logger.info("websocket %s: broken JSON, closing", self.session.tag)
-            self.broken = True
-        except (WebSocketError, OSError, _Finished):
+                now = self.last_seen = clock()
+                events = reader.feed(data)
+                # Every frame counts against the message rate, empty and control ones too:
+                # a flood of tiny frames costs the server more than its bytes suggest.
+                frames, counted = reader.frames_read - counted, reader.frames_read
+                if frames and not self.session.spend(now, frames):
+                    return
+                for event in events:
+                    if not self._handle(event):
+                        return
+                # One client sending without pause cannot hold the worker: others run now.
+                gevent.sleep(0)
+        except (OSError, _Finished):
             pass
         finally:
-            if not self.finished:
+            self.receiving = False
+            if not self.finished and not self.session.is_closed:
                 self.receiver.abort(clock())  # the client went away: interrupted (1002)
+
+    def _handle(self, event: object) -> bool:
+        """One event from the client; False once reading is over."""
+        session = self.session
+        if isinstance(event, Message):
+            data = event.data
+            try:
+                if isinstance(data, bytes):
+                    data = data.decode("utf-8")
+                self.server.websocket_message(session, data)
+            except (BrokenJSON, UnicodeDecodeError):
+                logger.info("websocket %s: broken JSON, closing", session.tag)
+                self.close_with = BROKEN_FRAMING
+                self.receiver.abort(clock())
+                self.wake()
+                return False
+            return True
+        if isinstance(event, Ping):
+            self.writer.pong = pong_frame(event.payload)
+            self.wake()
+            return True
+        if isinstance(event, Pong):
+            return True  # last_seen is updated for every read
+        if isinstance(event, Close):
+            # The client closes: answer with its code, as RFC 6455 asks; the session was
+            # interrupted by its client going away.
+            self.close_with = (event.code or 1000, "")
+            self.receiver.abort(clock())
+            return False
+        assert isinstance(event, Fail)
+        logger.info("websocket %s: %s: closing (%d)", session.tag, event.reason, event.code)
+        self.close_with = (event.code, event.reason)
+        session.close(event.code, event.reason)  # the SockJS close frame says it too
+        return False
 
     # -- writing (a greenlet while there is something to write) ------------------------------
 
@@ -294,10 +279,10 @@ class WebSocketSession:
                 if pull.done:
                     self._finish()
                     return
-                if not self.session.queue and not writer.pending:
+                if not self.session.queue and not writer.pending and not writer.pong:
                     self._arm(pull.deadline)
                     return
-        except (WebSocketError, OSError) as error:
+        except OSError as error:
             logger.info("websocket %s: %s", self.session.tag, error)
             receiver.abort(clock())
             self._finish()
@@ -305,14 +290,13 @@ class WebSocketSession:
             self.drainer = None
 
     def _ping(self) -> bool:
-        """With each heartbeat: a ping, once the last one was answered in time."""
-        seen = max(self.last_seen, _pongs.get(id(self.websocket), 0.0))
-        if clock() - seen > self.patience:
+        """With each heartbeat: a ping, once the client was last heard in time."""
+        if clock() - self.last_seen > self.patience:
             logger.info(
                 "websocket %s: no pong for %.0f s, closing", self.session.tag, self.patience
             )
             return False
-        self.websocket.send_frame(b"", self.websocket.OPCODE_PING)
+        self.writer.write_bytes(ping_frame())
         return True
 
     def _arm(self, deadline: float | None) -> None:
@@ -328,21 +312,24 @@ class WebSocketSession:
     def _finish(self) -> None:
         """The session's last frame is out: stop reading. The session is closed, so no
         application code can run in the reader any more; it is interrupted only while it
-        waits in receive(), else it stops after the message at hand."""
+        waits for data, else it stops after the data at hand."""
         self.finished = True
         self.writer.busy = True
         if self.receiving and self.reader is not gevent.getcurrent():
             gevent.kill(self.reader, _Finished)  # asynchronous: at its next switch
 
     def _close(self) -> None:
-        session, websocket = self.session, self.websocket
-        with gevent.Timeout(1, False):  # a dead peer may not take even the close frame
-            if session.raw and session.is_closed:
-                close_websocket(websocket, session.close_code, session.close_reason)
-            elif self.broken:
-                close_websocket(websocket, 1002, "Broken framing.")
-            else:
-                close_websocket(websocket, 1000, "")
+        """The websocket close frame: the client's own code when it closed, the error's when
+        its frames broke a rule, a raw session's close code, else 1000."""
+        session = self.session
+        if self.close_with is not None:
+            code, reason = self.close_with
+        elif session.raw and session.is_closed:
+            code, reason = session.close_code, session.close_reason
+        else:
+            code, reason = 1000, ""
+        self.writer.closed = True
+        close_websocket(self.websocket, code or 1000, reason)
 
 
 def run_websocket(server: SockJSServer, request: Request, websocket: Any, *, raw: bool) -> None:
@@ -355,6 +342,4 @@ def run_websocket(server: SockJSServer, request: Request, websocket: Any, *, raw
     except TooManyFromAddress:
         close_websocket(websocket, 4429, "Too many sessions from this address")
         return
-    if type(websocket) is WebSocket:
-        ServerWebSocket.adopt(websocket)
     WebSocketSession(server, request, websocket, receiver).run()
