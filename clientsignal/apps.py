@@ -34,6 +34,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     errors += _check_multiplex(conf.get("CLIENTSIGNAL_MULTIPLEX"), connections)
     errors += _check_encoding(conf)
     errors += _check_sockjs_options(conf.get("CLIENTSIGNAL_SOCKJS_OPTIONS"))
+    errors += check_sockjs_bundle()
     errors += _check_backend(
         conf.get("CLIENTSIGNAL_BACKEND"), conf.get("CLIENTSIGNAL_BACKEND_OPTIONS")
     )
@@ -218,3 +219,32 @@ def _import_error(setting: str, error: Exception, check_id: str) -> checks.Error
         hint="Give a dotted import path.",
         id=check_id,
     )
+
+
+def check_sockjs_bundle() -> list[checks.CheckMessage]:
+    """Without ``CLIENTSIGNAL_SOCKJS_URL`` the pages load our copy of sockjs-client (and
+    ManifestStaticFilesStorage its source map): the static files finders must find both."""
+    from django.contrib.staticfiles import finders
+
+    from . import conf
+
+    if conf.get("CLIENTSIGNAL_SOCKJS_URL"):
+        return []
+    missing = [
+        path
+        for path in (conf.SOCKJS_STATIC_PATH, conf.SOCKJS_STATIC_PATH + ".map")
+        if not finders.find(path)
+    ]
+    if not missing:
+        return []
+    return [
+        checks.Error(
+            "The sockjs-client bundle %s is not found by the static files finders "
+            "(STATICFILES_FINDERS): pages using {%% clientsignal_js %%} cannot load it."
+            % " and ".join(missing),
+            hint="Reinstall django-clientsignal (its wheel ships the bundle); from a clone of "
+            "the repository run `npm ci && npm run vendor`; or set CLIENTSIGNAL_SOCKJS_URL to "
+            "a sockjs-client 1.x URL.",
+            id="clientsignal.E040",
+        )
+    ]
