@@ -3,6 +3,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The Django-facing tests again on the oldest Django we claim (setup.cfg's classifiers).
+VENV_DJANGO42 := .venv-django42
+PY_DJANGO42 := $(VENV_DJANGO42)/bin/python
 # A virtualenv is (re)installed when the packaging metadata changes, else left alone.
 METADATA := setup.cfg pyproject.toml
 HOST ?= 127.0.0.1
@@ -24,6 +27,11 @@ $(VENV)/.installed-test: $(METADATA)
 	$(PY) -m pip install -q -e '.[test]' mypy
 	touch $@
 
+$(VENV_DJANGO42)/.installed: $(METADATA)
+	$(PYTHON) -m venv $(VENV_DJANGO42)
+	$(PY_DJANGO42) -m pip install -q -e '.[test]' 'django>=4.2,<5.0'
+	touch $@
+
 # npm ci writes node_modules/.package-lock.json: it reruns when the lockfile changes.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -34,11 +42,18 @@ static:
 	npm ci --no-audit --no-fund
 	npm run vendor
 
-# Every test: Python (unit, protocol, gunicorn, redis-server, Chromium, packaging) then the JS
-# unit tests.
+# Django 4.2 runs the API tests (settings, checks, template tag, signals through the SockJS
+# core) and one Chromium test of the chat example: logging in through Django's auth views,
+# then two users over websocket and xhr-polling, each connection authenticated from its
+# Django session cookie, which exercises most of what we take from Django in one test.
+DJANGO42_TESTS := tests/api tests/examples/test_chat_example.py::test_two_users_chat
+
+# Every test: Python (unit, protocol, gunicorn, redis-server, Chromium, packaging) on the newest
+# Django, the Django-facing part again on Django 4.2 LTS, then the JS unit tests.
 # pytest's exit code 5 (no tests collected) is a failure like any other non-zero code.
-test: install
+test: install $(VENV_DJANGO42)/.installed
 	$(PY) -m pytest
+	$(PY_DJANGO42) -m pytest $(DJANGO42_TESTS)
 	npm test
 
 # Linters, from the test virtualenv; mypy goes here too.
