@@ -81,9 +81,11 @@ def test_wheel_metadata(wheel: Path) -> None:
             if name.startswith(dist_info) and name.endswith("/LICENSE")
         ]
         assert [archive.read(name) for name in licenses] == [(REPO / "LICENSE").read_bytes()]
-    assert CLASSIFIERS <= set(metadata.get_all("Classifier"))
+    assert CLASSIFIERS <= set(metadata.get_all("Classifier") or [])
     assert metadata["License-File"] == "LICENSE"
-    requires = {r.split(";")[0].split(">")[0].strip() for r in metadata.get_all("Requires-Dist")}
+    requires = {
+        r.split(";")[0].split(">")[0].strip() for r in metadata.get_all("Requires-Dist") or []
+    }
     # gunicorn's gevent worker imports packaging without declaring it.
     assert {"django", "gevent", "gevent-websocket", "gunicorn", "packaging"} <= requires
 
