@@ -1,30 +1,52 @@
-"""clientsignal: Django signals as browser events, over SockJS in gunicorn's gevent workers."""
+"""clientsignal: Django signals as browser events, over SockJS in gunicorn's gevent workers.
 
-from .connection import (
-    BaseSignalConnection,
-    RedisSignalConnection,
-    SignalConnection,
-    broadcast,
-    listen,
-    send_to_connection,
-    send_to_group,
-    send_to_user,
-)
-from .encoding import SignalEncoder, signal_object_hook
-from .signals import Signal
+The public names are imported on first use: importing the package alone (as gunicorn does
+with ``-c python:clientsignal.gunicorn_conf``, in its master, before its gevent workers patch
+the standard library) must not import Django's database layer.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BaseSignalConnection",
-    "RedisSignalConnection",
-    "Signal",
-    "SignalConnection",
-    "SignalEncoder",
-    "broadcast",
-    "listen",
-    "send_to_connection",
-    "send_to_group",
-    "send_to_user",
-    "signal_object_hook",
-]
+_EXPORTS = {
+    "BaseSignalConnection": ".connection",
+    "RedisSignalConnection": ".connection",
+    "SignalConnection": ".connection",
+    "broadcast": ".connection",
+    "listen": ".connection",
+    "send_to_connection": ".connection",
+    "send_to_group": ".connection",
+    "send_to_user": ".connection",
+    "SignalEncoder": ".encoding",
+    "signal_object_hook": ".encoding",
+    "Signal": ".signals",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .connection import (
+        BaseSignalConnection,
+        RedisSignalConnection,
+        SignalConnection,
+        broadcast,
+        listen,
+        send_to_connection,
+        send_to_group,
+        send_to_user,
+    )
+    from .encoding import SignalEncoder, signal_object_hook
+    from .signals import Signal
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError("module 'clientsignal' has no attribute %r" % name)
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value

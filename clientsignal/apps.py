@@ -43,24 +43,31 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
 
 
 def check_workers() -> list[checks.CheckMessage]:
-    """Several workers need the Redis backend for the HTTP fallback transports."""
+    """Several workers need the Redis backend for the HTTP fallback transports. In
+    ``manage.py check`` the number of workers comes from ``GUNICORN_CMD_ARGS`` and
+    ``WEB_CONCURRENCY``; under gunicorn, the first worker checks gunicorn's own setting."""
+    from . import conf
+
+    warning = workers_warning(conf.configured_workers())
+    return [] if warning is None else [warning]
+
+
+def workers_warning(workers: int) -> checks.Warning | None:
+    """``clientsignal.W001`` for ``workers`` gunicorn workers, if it applies."""
     from . import conf
     from .backends import is_redis_url
 
-    workers = conf.configured_workers()
     if workers <= 1 or is_redis_url(conf.backend_url()) or not conf.connections():
-        return []
-    return [
-        checks.Warning(
-            "%d gunicorn workers with the in-process backend: the HTTP fallback transports "
-            "(xhr, eventsource, jsonp...) send each request of a session separately, and one "
-            "that lands on another worker finds no session; broadcasts reach only the "
-            "connections of the worker that sent the signal." % workers,
-            hint='Set CLIENTSIGNAL_BACKEND = "redis://host:6379/0" (workers then share '
-            "sessions and broadcasts), or run one worker.",
-            id="clientsignal.W001",
-        )
-    ]
+        return None
+    return checks.Warning(
+        "%d gunicorn workers with the in-process backend: the HTTP fallback transports "
+        "(xhr, eventsource, jsonp...) send each request of a session separately, and one "
+        "that lands on another worker finds no session; broadcasts reach only the "
+        "connections of the worker that sent the signal." % workers,
+        hint='Set CLIENTSIGNAL_BACKEND = "redis://host:6379/0" (workers then share '
+        "sessions and broadcasts), or run one worker.",
+        id="clientsignal.W001",
+    )
 
 
 def _check_connections(value: Any) -> list[checks.CheckMessage]:

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "CLIENTSIGNAL_MULTIPLEX": None,
     # A bearer token that may read the stats views (for a Prometheus scraper); staff always may.
     "CLIENTSIGNAL_STATS_TOKEN": None,
+    # Seconds a client may take to send a request's line and headers, under gunicorn with
+    # -c python:clientsignal.gunicorn_conf (slowloris); past it: 408 and closed.
+    "CLIENTSIGNAL_HEADER_TIMEOUT": 10.0,
 }
 
 SOCKJS_STATIC_PATH = "clientsignal/sockjs.min.js"
@@ -77,7 +80,18 @@ def sockjs_options() -> dict[str, Any]:
     options = dict(get("CLIENTSIGNAL_SOCKJS_OPTIONS"))
     options.setdefault("sockjs_url", sockjs_url())
     options.setdefault("allowed_origins", allowed_origins())
+    options.setdefault("identity_cookies", identity_cookies())
     return options
+
+
+def identity_cookies() -> tuple[str, ...]:
+    """The cookie that names a visitor, to which HTTP sessions are bound: Django's session
+    cookie, when sessions are installed."""
+    from django.apps import apps
+
+    if apps.is_installed("django.contrib.sessions"):
+        return (settings.SESSION_COOKIE_NAME,)
+    return ()
 
 
 @functools.cache

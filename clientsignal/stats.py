@@ -30,12 +30,17 @@ def register(services: Services) -> None:
     _served.add(services)
 
 
+def served() -> list[Services]:
+    """The services of this process's middlewares."""
+    return list(_served)
+
+
 def process_snapshot() -> dict[str, Any]:
     """This process: each service's counters and open sessions by transport, and the state of
     its backends."""
     services: dict[str, Any] = {}
-    for served in list(_served):
-        for prefix, server in served:
+    for services_ in served():
+        for prefix, server in services_:
             factory = server.connection_factory
             name = getattr(factory, "__qualname__", None) or type(factory).__qualname__
             services[prefix] = {"class": name, **server.stats()}

@@ -11,8 +11,9 @@ import gevent
 from gevent.event import Event
 
 from . import stats
-from .gevent_io import clock
+from .gevent_io import gunicorn_worker
 from .gevent_io.forwarding import SessionCluster
+from .gevent_io.http import clock
 from .services import Services
 
 logger = logging.getLogger("clientsignal.worker")
@@ -43,7 +44,7 @@ class Worker:
         self._next_stats = 0.0
         stats.register(services)
 
-    def start(self) -> None:
+    def start(self, server_software: str = "") -> None:
         """Once per process, on the first request, inside the worker (a greenlet made before
         gunicorn forks, with --preload, would never run): get the backends ready for the
         served classes' broadcasts, join the session cluster, start the reaper. Concurrent
@@ -54,6 +55,13 @@ class Worker:
             self._ready.wait(START_WAIT + 1)
             return
         self._starting = True
+        if "gunicorn" in server_software and not gunicorn_worker.configured():
+            logger.warning(
+                "gunicorn runs without clientsignal's settings (-c "
+                "python:clientsignal.gunicorn_conf): this worker holds only worker_connections "
+                "connections at once (gunicorn's default: 1000) and says nothing when they "
+                "are all in use, and request heads have no time limit"
+            )
         try:
             deadline = clock() + START_WAIT
             for _prefix, server in self.services:

@@ -66,7 +66,7 @@ class ClientSignalMiddleware:
         match = self.services.match(environ.get("PATH_INFO", ""))
         if match is None:
             return self.application(environ, start_response)
-        self.worker.start()
+        self.worker.start(environ.get("SERVER_SOFTWARE", ""))
         server = match.server
         try:
             request = http.build_request(
@@ -75,6 +75,7 @@ class ClientSignalMiddleware:
                 path=match.path,
                 url_kwargs=match.url_kwargs,
                 max_body=server.options.max_request_body,
+                trusted_proxies=server.options.trusted_proxies,
             )
         except http.Refused as refused:
             return http.respond(start_response, http.plain_text(refused.status, refused.text))

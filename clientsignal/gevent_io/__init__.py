@@ -2,9 +2,6 @@
 
 - :mod:`.http`: WSGI requests in and responses out, the streaming loop, disconnect watching;
 - :mod:`.websocket`: one websocket session's reading and writing;
-- :mod:`.forwarding`: HTTP sessions shared by several workers through Redis.
+- :mod:`.forwarding`: HTTP sessions shared by several workers through Redis;
+- :mod:`.gunicorn_worker`: the gunicorn worker's pool, header timeout and start-up checks.
 """
-
-from .http import clock
-
-__all__ = ["clock"]

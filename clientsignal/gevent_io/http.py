@@ -37,10 +37,13 @@ def build_request(
     path: str,
     url_kwargs: dict[str, Any],
     max_body: int,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> Request:
     """The core's request for a WSGI request under ``prefix``. The body is read only up to
     ``max_body`` + 1 bytes and within :data:`BODY_TIMEOUT`; a ``Content-Length`` over
-    ``max_body`` is refused without reading (413), a body too slow too (408)."""
+    ``max_body`` is refused without reading (413), a body too slow too (408). Its
+    ``remote_addr`` is the client's: from ``X-Forwarded-For`` when the request came through
+    one of ``trusted_proxies``."""
     headers = {
         key[5:].replace("_", "-").lower(): value
         for key, value in environ.items()
@@ -57,7 +60,9 @@ def build_request(
         query_string=environ.get("QUERY_STRING", ""),
         headers=headers,
         body=body,
-        remote_addr=environ.get("REMOTE_ADDR", ""),
+        remote_addr=client_address(
+            environ.get("REMOTE_ADDR", ""), headers.get("x-forwarded-for"), trusted_proxies
+        ),
         prefix=prefix,
         url_kwargs=url_kwargs,
         scheme=environ.get("wsgi.url_scheme", "http"),
@@ -67,6 +72,20 @@ def build_request(
         protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
         date=time.time(),
     )
+
+
+def client_address(remote: str, forwarded_for: str | None, trusted: tuple[str, ...]) -> str:
+    """The client's address: ``remote``, or, when that is a trusted proxy, the address it
+    says it forwarded for (the rightmost entry of ``X-Forwarded-For`` not itself a trusted
+    proxy's: whatever is left of it, the client may have written)."""
+    if not forwarded_for or remote not in trusted:
+        return remote
+    client = remote
+    for address in reversed(forwarded_for.split(",")):
+        if client not in trusted:
+            break
+        client = address.strip() or client
+    return client
 
 
 def _read_body(environ: dict[str, Any], max_body: int) -> bytes:

@@ -41,6 +41,9 @@ class SockJSOptions:
     bind_sessions: bool = True
     """Accept a session's later HTTP requests only with the credentials that opened it
     (see :mod:`.binding`)."""
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    """Addresses of reverse proxies whose ``X-Forwarded-For`` names the client: behind one,
+    every client would otherwise share the proxy's address (and its per-address limit)."""
     identity_cookies: tuple[str, ...] = ()
     """Cookies naming the client where present (Django's session cookie); without one, the
     server sets its own key cookie on the request that opens a session."""
@@ -54,7 +57,7 @@ class SockJSOptions:
         if unknown:
             raise TypeError("unknown SockJS option(s): %s" % ", ".join(sorted(unknown)))
         values = dict(values)
-        for name in ("allowed_origins", "identity_cookies"):
+        for name in ("allowed_origins", "identity_cookies", "trusted_proxies"):
             if values.get(name) is not None:
                 values[name] = tuple(values[name])
         return replace(self, **values)

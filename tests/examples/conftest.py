@@ -44,7 +44,11 @@ def manage(name: str, env: dict[str, str], *args: str) -> None:
 
 
 def run_example(
-    name: str, workers: int = 1, setup: tuple[str, ...] = (), **extra: str
+    name: str,
+    workers: int | None = 1,
+    setup: tuple[str, ...] = (),
+    extra_args: tuple[str, ...] = (),
+    **extra: str,
 ) -> Iterator[GunicornServer]:
     with tempfile.TemporaryDirectory() as tmp:
         env = example_env(name, os.path.join(tmp, "db.sqlite3"), **extra)
@@ -52,7 +56,11 @@ def run_example(
         if setup:
             manage(name, env, "shell", "-c", "\n".join(setup))
         server = GunicornServer(
-            "%s.wsgi:application" % PROJECTS[name], workers=workers, env=env, cwd=EXAMPLES / name
+            "%s.wsgi:application" % PROJECTS[name],
+            workers=workers,
+            env=env,
+            cwd=EXAMPLES / name,
+            extra_args=extra_args,
         )
         with server:
             yield server

@@ -86,10 +86,21 @@ def _answers(url):
         return False
 
 
-def test_several_workers_without_redis_warn_at_start_up():
+@pytest.mark.parametrize("how", ["command line", "GUNICORN_CMD_ARGS", "config file"])
+def test_several_workers_without_redis_warn_once_at_start_up(how, tmp_path):
+    """clientsignal.W001 reads gunicorn's own setting, however it was given, and is logged
+    by the first worker only."""
     from .conftest import run_example
 
-    for server in run_example("simple", workers=2):
+    config = tmp_path / "gunicorn_settings.py"
+    config.write_text("from clientsignal.gunicorn_conf import *\nworkers = 2\n")
+    options = {
+        "command line": {"workers": 2},
+        "GUNICORN_CMD_ARGS": {"workers": None, "GUNICORN_CMD_ARGS": "--workers=2"},
+        "config file": {"workers": None, "extra_args": ("-c", str(config))},
+    }[how]
+    for server in run_example("simple", **options):
         log = server.log_text
-        wait_for(lambda: log().count("clientsignal.W001") >= 2, 20, "warnings")  # noqa: B023
+        wait_for(lambda: log().count("holds up to 11000 connections") == 2, 20, "both workers")  # noqa: B023
+        assert log().count("clientsignal.W001") == 1
         assert 'CLIENTSIGNAL_BACKEND = "redis://' in log()

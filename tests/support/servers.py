@@ -130,7 +130,8 @@ class _Process:
 
 
 class GunicornServer(_Process):
-    """``gunicorn -k GeventWebSocketWorker -w N APP`` on a free port."""
+    """``gunicorn -c python:clientsignal.gunicorn_conf -k GeventWebSocketWorker -w N APP`` on a
+    free port: the README's production command."""
 
     name = "gunicorn"
 
@@ -138,7 +139,7 @@ class GunicornServer(_Process):
         self,
         app: str,
         *,
-        workers: int = 1,
+        workers: int | None = 1,
         env: dict[str, str] | None = None,
         extra_args: tuple[str, ...] = (),
         cwd: Path | str | None = None,
@@ -157,8 +158,9 @@ class GunicornServer(_Process):
     def command(self) -> list[str]:
         return [
             sys.executable, "-m", "gunicorn",
+            "-c", "python:clientsignal.gunicorn_conf",
             "-k", WORKER,
-            "-w", str(self.workers),
+            *(("-w", str(self.workers)) if self.workers is not None else ()),
             "-b", "127.0.0.1:%d" % self.port,
             "--graceful-timeout", "3",
             "--timeout", "30",

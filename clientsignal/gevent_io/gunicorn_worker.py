@@ -1,0 +1,242 @@
+"""What clientsignal changes in gunicorn's gevent-websocket worker, through its hooks
+(``-c python:clientsignal.gunicorn_conf``), before the worker starts accepting:
+
+- the pool of connections a worker holds at once (``worker_connections``): gunicorn's default
+  of 1000 would leave the 1001st client waiting in the listen backlog with no error and no log
+  line, far below ``max_sessions``; the open files limit is raised to match;
+- a full pool is logged, once per episode, with the limit and the setting that raises it;
+- a request's head (request line and headers) must arrive within ``CLIENTSIGNAL_HEADER_TIMEOUT``
+  seconds, so that connections that send their headers a byte at a time (slowloris) cannot
+  hold the pool;
+- the start-up log says what the worker holds, and the first worker warns (once, not once
+  per worker) when several workers run on the in-process backend (``clientsignal.W001``).
+
+This module is imported by gunicorn's master with the configuration, before its workers patch
+the standard library for gevent: it imports nothing else until a hook runs in a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from typing import Any
+
+logger = logging.getLogger("clientsignal.worker")
+
+DEFAULT_CONNECTIONS = 11_000
+"""The pool of a worker: a service's default ``max_sessions`` (10,000) and room for 1,000
+more connections (Django pages, sends, other services)."""
+
+DEFAULT_HEADER_TIMEOUT = 10.0
+FILES_MARGIN = 256
+"""Open files a worker needs besides its connections (Redis, logs, the database, imports)."""
+
+_configured = False
+
+
+def configured() -> bool:
+    """Whether this process's gunicorn worker went through :func:`post_worker_init`."""
+    return _configured
+
+
+def post_worker_init(worker: Any) -> None:
+    """gunicorn's hook, in each worker once the application is loaded."""
+    global _configured
+    _configured = True
+    connections = int(worker.worker_connections)
+    files = raise_open_files_limit(connections + FILES_MARGIN)
+    header_timeout = _setting("CLIENTSIGNAL_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
+    worker.wsgi_handler = with_header_timeout(worker.wsgi_handler, header_timeout)
+    worker.server_class = watching_pool(worker.server_class, connections, worker.log)
+    # gunicorn's own log: where its operators look, at its log level.
+    worker.log.info(
+        "worker %d holds up to %d connections at once (worker_connections), %d open files; "
+        "request heads must arrive within %.0f s (CLIENTSIGNAL_HEADER_TIMEOUT)",
+        worker.pid,
+        connections,
+        files,
+        header_timeout,
+    )
+    if files < connections + FILES_MARGIN:
+        worker.log.warning(
+            "the open files limit (%d) is below worker_connections (%d): the worker fails to "
+            "accept past it; raise it (systemd: LimitNOFILE=, a shell: ulimit -n) or lower "
+            "--worker-connections",
+            files,
+            connections,
+        )
+    sessions = _largest_max_sessions()
+    if sessions > connections:
+        worker.log.warning(
+            "a service accepts up to %d sessions (max_sessions) but the worker holds %d "
+            "connections (worker_connections): raise --worker-connections or lower "
+            "max_sessions",
+            sessions,
+            connections,
+        )
+    if worker.age == 1:  # the first worker speaks for all of them, once
+        _check_workers(int(worker.cfg.workers), worker.log)
+
+
+def raise_open_files_limit(wanted: int) -> int:
+    """Raise this process's soft limit of open files towards ``wanted`` (up to the hard
+    limit); the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return int(soft)
+
+
+class HeaderTimedOut(Exception):
+    """A client took longer than the header timeout to send a request's head."""
+
+
+_TIMED_OUT = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 16\r\n\r\nRequest timeout."
+)
+
+
+class HeaderTimeouts:
+    """The count of requests whose head came too late, logged once per episode."""
+
+    def __init__(self, seconds: float) -> None:
+        from ..sockjs_protocol.limits import Episode
+
+        self.seconds = seconds
+        self.episode = Episode()
+
+    def hit(self, address: Any) -> None:
+        if self.episode.hit(time.monotonic()):
+            logger.warning(
+                "a request head from %s did not arrive within %.0f s "
+                "(CLIENTSIGNAL_HEADER_TIMEOUT): 408 and closed; further ones are counted, not "
+                "logged, until a minute passes without one",
+                address[0] if isinstance(address, tuple) else address,
+                self.seconds,
+            )
+
+
+header_timeouts: HeaderTimeouts | None = None
+
+
+def with_header_timeout(handler_class: type, seconds: float) -> type:
+    """A subclass of gevent's WSGI handler that gives each request ``seconds`` to send its
+    request line and headers, the wait for a keep-alive connection's next request included;
+    past it the client gets 408 and the connection is closed."""
+    import gevent
+
+    global header_timeouts
+    timeouts = header_timeouts = HeaderTimeouts(seconds)
+
+    class Handler(handler_class):  # type: ignore[misc, valid-type]
+        _head_timer: Any = None
+
+        def read_requestline(self) -> Any:
+            self._head_timer = gevent.Timeout.start_new(seconds, HeaderTimedOut())
+            try:
+                line = super().read_requestline()
+            except HeaderTimedOut:
+                self._timed_out()
+                raise OSError("request line timed out") from None
+            if not line:
+                self._stop_timer()
+            return line
+
+        def read_request(self, raw_requestline: str) -> Any:
+            try:
+                return super().read_request(raw_requestline)
+            finally:
+                self._stop_timer()
+
+        def handle_one_request(self) -> Any:
+            try:
+                return super().handle_one_request()
+            finally:
+                self._stop_timer()
+
+        def _handle_client_error(self, ex: Exception) -> Any:
+            if isinstance(ex, HeaderTimedOut):
+                timeouts.hit(self.client_address)
+                return ("408", _TIMED_OUT)
+            return super()._handle_client_error(ex)
+
+        def _timed_out(self) -> None:
+            timeouts.hit(self.client_address)
+            try:
+                self.socket.sendall(_TIMED_OUT)
+            except OSError:
+                pass
+
+        def _stop_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.close()
+                self._head_timer = None
+
+    Handler.__name__ = Handler.__qualname__ = "HeaderTimeout" + handler_class.__name__
+    return Handler
+
+
+def watching_pool(server_class: type, limit: int, log: Any) -> type:
+    """A subclass of gevent's WSGI server that logs when its pool is full (new clients wait
+    in the listen backlog), once per episode, and when it accepts again."""
+
+    class Server(server_class):  # type: ignore[misc, valid-type]
+        _full_since: float | None = None
+
+        def stop_accepting(self) -> None:
+            super().stop_accepting()
+            if self._full_since is None and self.pool is not None and self.pool.full():
+                self._full_since = time.monotonic()
+                log.error(
+                    "all %d connections of this worker are in use (worker_connections): new "
+                    "clients wait unanswered until one closes; raise --worker-connections "
+                    "(and the open files limit), or add workers",
+                    limit,
+                )
+
+        def start_accepting(self) -> None:
+            super().start_accepting()
+            if self._full_since is not None:
+                log.warning(
+                    "accepting connections again after %.1f s with a full pool",
+                    time.monotonic() - self._full_since,
+                )
+                self._full_since = None
+
+    Server.__name__ = Server.__qualname__ = "PoolWatching" + server_class.__name__
+    return Server
+
+
+def _largest_max_sessions() -> int:
+    """The largest ``max_sessions`` of the clientsignal services in this process."""
+    from .. import stats
+
+    return max((services.max_sessions() for services in stats.served()), default=0)
+
+
+def _check_workers(workers: int, log: Any) -> None:
+    try:
+        from ..apps import workers_warning
+
+        warning = workers_warning(workers)
+    except Exception:  # not a Django project (clientsignal.echo): nothing to check
+        return
+    if warning is not None:
+        log.warning("%s (%s) %s", warning.msg, warning.id, warning.hint)
+
+
+def _setting(name: str, default: float) -> float:
+    try:
+        from .. import conf
+
+        value = conf.get(name)
+    except Exception:  # not a Django project (clientsignal.echo)
+        return default
+    return default if value is None else float(value)
