@@ -26,7 +26,19 @@ _EXPORTS = {
     "Signal": ".signals",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BaseSignalConnection",
+    "RedisSignalConnection",
+    "Signal",
+    "SignalConnection",
+    "SignalEncoder",
+    "broadcast",
+    "listen",
+    "send_to_connection",
+    "send_to_group",
+    "send_to_user",
+    "signal_object_hook",
+]
 
 if TYPE_CHECKING:
     from .connection import (
