@@ -56,9 +56,11 @@ test: install $(VENV_DJANGO42)/.installed
 	$(PY_DJANGO42) -m pytest $(DJANGO42_TESTS)
 	npm test
 
-# Linters, from the test virtualenv; mypy goes here too.
+# Linters, from the test virtualenv: ruff on everything, mypy on the package (pyproject.toml).
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check clientsignal tests examples bench
+	$(PY) -m ruff format --check clientsignal
+	$(PY) -m mypy
 
 # The ping/pong example on http://$(HOST):$(PORT), in-process backend, no Redis, no npm.
 demo: $(VENV)/.installed-demo

@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -124,14 +125,16 @@ def backend_options() -> dict[str, Any]:
     return dict(get("CLIENTSIGNAL_BACKEND_OPTIONS"))
 
 
-def configured_workers(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> int:
+def configured_workers(
+    argv: list[str] | None = None, environ: Mapping[str, str] | None = None
+) -> int:
     """How many gunicorn workers this process belongs to, as far as its command line
     (``-w N``, ``--workers N``), ``GUNICORN_CMD_ARGS`` and ``WEB_CONCURRENCY`` tell; 1 if
     they don't say (a worker inherits the master's command line)."""
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     args = list(sys.argv if argv is None else argv)
-    args += shlex.split(environ.get("GUNICORN_CMD_ARGS", ""))
-    workers = environ.get("WEB_CONCURRENCY")
+    args += shlex.split(env.get("GUNICORN_CMD_ARGS", ""))
+    workers = env.get("WEB_CONCURRENCY")
     for i, arg in enumerate(args):
         if arg in ("-w", "--workers") and i + 1 < len(args):
             workers = args[i + 1]

@@ -178,11 +178,11 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         authenticated = bool(getattr(self.user, "is_authenticated", False))
         if self.login_required and not authenticated:
             logger.info("%s: refused anonymous client (login required)", name)
-            self.close(*LOGIN_REQUIRED)
+            self.reject(*LOGIN_REQUIRED)
             return
         if self.permission_required and not self.user.has_perms(self.permission_required):
             logger.info("%s: refused %s (permissions)", name, self.user)
-            self.close(*FORBIDDEN)
+            self.reject(*FORBIDDEN)
             return
         server = self.session.server
         if (
@@ -190,7 +190,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             and server is not None
             and not server.admit(self.session, "user", str(self.user.pk), request.date)
         ):
-            self.close(*TOO_MANY_FOR_USER)
+            self.reject(*TOO_MANY_FOR_USER)
             return
         backend = self.get_backend()
         targets = [backend.target_channel("connection", self.id)]
@@ -392,7 +392,7 @@ class StatsConnection(BaseSignalConnection):
     def on_open(self, request: Request) -> None:
         super().on_open(request)
         if not self.is_closed and not getattr(self.user, "is_staff", False):
-            self.close(*FORBIDDEN)
+            self.reject(*FORBIDDEN)
 
 
 def listen(name: str, signal: django.dispatch.Signal) -> None:
@@ -477,7 +477,8 @@ def close_on_logout(sender: Any, request: HttpRequest | None = None, **kwargs: A
     if login is None:
         return
     backends: dict[int, BaseBackend] = {}
-    for cls in (SignalConnection, *_connection_classes()):
+    classes: list[type[BaseSignalConnection]] = [SignalConnection, *_connection_classes()]
+    for cls in classes:
         backend = cls.get_backend()
         backends[id(backend)] = backend
     publishing.close(

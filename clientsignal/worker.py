@@ -135,10 +135,8 @@ class Worker:
         pages = [
             session.connection
             for server in self.services.servers()
-            if isinstance(server.connection_factory, type)
-            and issubclass(server.connection_factory, StatsConnection)
             for session in server.sessions()
-            if not session.is_closed and session.connection is not None
+            if isinstance(session.connection, StatsConnection) and not session.is_closed
         ]
         if pages:
             current = stats.totals()

@@ -17,7 +17,7 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 def is_redis_url(url: str | None) -> bool:
-    return bool(url) and url.split(":", 1)[0].lower() in REDIS_SCHEMES
+    return url is not None and url.split(":", 1)[0].lower() in REDIS_SCHEMES
 
 
 def backend_class(url: str | None) -> type[BaseBackend]:

@@ -41,8 +41,10 @@ class Member(Protocol):
     """What a backend needs of a connection it delivers to."""
 
     id: str
-    filters_events: bool
     session: Any
+
+    @property
+    def filters_events(self) -> bool: ...
 
     def accepts(self, event: str) -> bool: ...
 

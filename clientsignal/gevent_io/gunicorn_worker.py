@@ -135,7 +135,7 @@ def with_header_timeout(handler_class: type, seconds: float) -> type:
     global header_timeouts
     timeouts = header_timeouts = HeaderTimeouts(seconds)
 
-    class Handler(handler_class):  # type: ignore[misc, valid-type]
+    class Handler(handler_class):
         _head_timer: Any = None
 
         def read_requestline(self) -> Any:
@@ -187,7 +187,7 @@ def watching_pool(server_class: type, limit: int, log: Any) -> type:
     """A subclass of gevent's WSGI server that logs when its pool is full (new clients wait
     in the listen backlog), once per episode, and when it accepts again."""
 
-    class Server(server_class):  # type: ignore[misc, valid-type]
+    class Server(server_class):
         _full_since: float | None = None
 
         def stop_accepting(self) -> None:

@@ -53,7 +53,7 @@ class SockJSConnection:
         """Close the session; the client receives ``c[code,"reason"]``."""
         self.session.close(code, reason)
 
-    def refuse(self, code: int, reason: str) -> None:
-        """From :meth:`on_open`: refuse the session, which then never opens on the client (it
+    def reject(self, code: int, reason: str) -> None:
+        """From :meth:`on_open`: reject the session, which then never opens on the client (it
         gets the close frame without the open frame)."""
-        self.session.refuse(code, reason)
+        self.session.reject(code, reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from .exceptions import BrokenJSON, PayloadExpected
 
@@ -50,7 +50,7 @@ def message_frame(encoded: Iterable[str]) -> str:
     return "a[" + ",".join(encoded) + "]"
 
 
-class RecentByIdentity:
+class RecentByIdentity(Generic[T]):
     """``build(key)`` for a str ``key``, built once for the same str object while it is among
     the last ``kept`` keys: a broadcast hands every session the same object."""
 

@@ -97,13 +97,13 @@ class Channel(Session):
         self._prefix = '"msg,' + encode_message(topic)[1:-1] + ","
         self.on_closed: Callable[[Channel], None] | None = None
         # What the connection sends while its on_open runs waits for the "sub" that opens
-        # the channel on the client; a channel on_open refuses never opens there.
+        # the channel on the client; a channel on_open rejects never opens there.
         self._opening: list[str] | None = []
 
     def open(self, connection: SockJSConnection, call: Callable[[], None]) -> None:
         super().open(connection, call)
         opening, self._opening = self._opening or [], None
-        if self.refused:
+        if self.rejected:
             self.parent.send(self._uns())
             return
         self.parent.send("sub," + self.topic)
@@ -123,7 +123,7 @@ class Channel(Session):
         if self.is_closed:
             return
         self.end(code, reason)
-        if not self.refused:
+        if not self.rejected:
             self._to_parent(encode_message(self._uns()))
 
     def _uns(self) -> str:

@@ -92,7 +92,7 @@ class Session:
         self.close_code, self.close_reason = GO_AWAY
         self._open_pending = not raw
         self._closed_notified = False
-        self.refused = False
+        self.rejected = False
 
     def __repr__(self) -> str:
         return "<Session #%d %s %s>" % (self.number, self.transport, self.state.value)
@@ -116,22 +116,22 @@ class Session:
     def open(self, connection: SockJSConnection, call: Callable[[], None]) -> None:
         """Bind the application connection and run its ``on_open`` (``call``) safely.
 
-        A session its ``on_open`` refused (:meth:`refuse`) never looks open to the client: it
+        A session its ``on_open`` rejected (:meth:`reject`) never looks open to the client: it
         gets the close frame without the open frame, and nothing queued meanwhile. One that
         ``on_open`` closes opens, then closes, as the protocol has it."""
         self.connection = connection
         if not self._safely("on_open", call):
             self.close(*SERVER_ERROR)
-        if self.refused:
+        if self.rejected:
             self._open_pending = False
             self.queue, self.queued_bytes = [], 0
 
-    def refuse(self, code: int, reason: str) -> None:
+    def reject(self, code: int, reason: str) -> None:
         """Close the session from its connection's ``on_open``, before it ever opened: the
         client sees ``c[code,"reason"]`` without ``o`` (like a 2010 refusal), so a client
         library reports a close without an open."""
         if not self.is_closed:
-            self.refused = True
+            self.rejected = True
             self.close(code, reason)
 
     def send(self, message: str | None, encoded: str | None = None) -> bool:
