@@ -22,6 +22,27 @@ class ClientSignalConfig(AppConfig):
         checks.register(check_settings, "clientsignal")
         # Logging out closes that Django session's sockets, in every process.
         user_logged_out.connect(close_on_logout, dispatch_uid="clientsignal.close_on_logout")
+        import_connections()
+
+
+def import_connections() -> None:
+    """Import the classes ``CLIENTSIGNAL_CONNECTIONS`` names, in every process that sets Django
+    up (web workers, management commands, task workers): their ``listen`` and ``broadcast``
+    registrations then hold everywhere a signal may be sent. One that cannot be imported is
+    left to the system check (clientsignal.E003), which says why."""
+    from django.utils.module_loading import import_string
+
+    from . import conf
+
+    connections = conf.get("CLIENTSIGNAL_CONNECTIONS")
+    if not isinstance(connections, dict):
+        return
+    for path in connections.values():
+        if isinstance(path, str):
+            try:
+                import_string(path)
+            except ImportError:
+                pass
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

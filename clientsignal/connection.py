@@ -17,6 +17,7 @@ import django.dispatch
 from django.apps import apps
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
+from django.db import close_old_connections
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
@@ -171,6 +172,17 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     # -- session events --------------------------------------------------------------------
 
     def on_open(self, request: Request) -> None:
+        """Authenticate the client and register the connection; call it first from an
+        override. It may reject the session (login, permissions, too many sessions): check
+        ``self.is_closed`` after it."""
+        try:
+            self._open(request)
+        finally:
+            # As Django does at the end of a request: the greenlet that ran on_open may live
+            # as long as the socket, and must not hold a database connection meanwhile.
+            close_old_connections()
+
+    def _open(self, request: Request) -> None:
         self.request = build_django_request(request)
         self.user = self.get_user(self.request)
         self.kwargs = dict(request.url_kwargs)
@@ -266,6 +278,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
 
     def on_close(self) -> None:
         self.get_backend().leave(self)
+        close_old_connections()
         lifecycle.debug(
             "disconnect %s %s code=%s reason=%r",
             type(self).__name__,
@@ -343,6 +356,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
                     self,
                     exc_info=(type(result), result, result.__traceback__),
                 )
+        close_old_connections()
         if failed and not self.is_closed:
             self.send("error", {"message": "internal error handling %r" % name, "event": name})
 

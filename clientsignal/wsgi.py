@@ -8,7 +8,6 @@ worker's lifecycle in :mod:`.worker`, sockets and greenlets in :mod:`.gevent_io`
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -18,8 +17,6 @@ from .gevent_io.websocket import close_websocket, run_websocket
 from .services import Services
 from .sockjs_protocol import Response, Stream, Upgrade
 from .worker import Worker
-
-logger = logging.getLogger("clientsignal.wsgi")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

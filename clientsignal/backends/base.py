@@ -3,13 +3,10 @@ one envelope it travels in."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import ujson
-
-logger = logging.getLogger("clientsignal.backends")
 
 
 @dataclass(frozen=True)

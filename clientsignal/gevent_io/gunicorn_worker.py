@@ -185,30 +185,22 @@ def with_header_timeout(handler_class: type, seconds: float) -> type:
 
 def watching_pool(server_class: type, limit: int, log: Any) -> type:
     """A subclass of gevent's WSGI server that logs when its pool is full (new clients wait
-    in the listen backlog), once per episode, and when it accepts again."""
+    in the listen backlog): once per episode, an episode ending after a minute without it
+    (under load the pool frees and fills again many times a second)."""
+    from ..sockjs_protocol.limits import Episode
+
+    full = Episode()
 
     class Server(server_class):
-        _full_since: float | None = None
-
         def stop_accepting(self) -> None:
             super().stop_accepting()
-            if self._full_since is None and self.pool is not None and self.pool.full():
-                self._full_since = time.monotonic()
+            if self.pool is not None and self.pool.full() and full.hit(time.monotonic()):
                 log.error(
                     "all %d connections of this worker are in use (worker_connections): new "
                     "clients wait unanswered until one closes; raise --worker-connections "
                     "(and the open files limit), or add workers",
                     limit,
                 )
-
-        def start_accepting(self) -> None:
-            super().start_accepting()
-            if self._full_since is not None:
-                log.warning(
-                    "accepting connections again after %.1f s with a full pool",
-                    time.monotonic() - self._full_since,
-                )
-                self._full_since = None
 
     Server.__name__ = Server.__qualname__ = "PoolWatching" + server_class.__name__
     return Server

@@ -46,7 +46,7 @@ STATIC_URL = "/static/"
 USE_TZ = True
 
 CLIENTSIGNAL_CONNECTIONS = {
-    "/simple": "myapp.PingSignalConnection",
+    "/simple": "myapp.connections.PingSignalConnection",
 }
 
 # In-process by default; redis://... to run several gunicorn workers (or machines).
