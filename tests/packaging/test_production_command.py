@@ -13,6 +13,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,7 @@ class ReadmeServer(GunicornServer):
         return [*args[:-1], *_NO_CONTROL_SOCKET, *self.extra, args[-1]]
 
 
+@contextmanager
 def simple_example(extra_args: tuple[str, ...] = ()) -> Iterator[ReadmeServer]:
     with tempfile.TemporaryDirectory() as tmp:
         env = example_env("simple", os.path.join(tmp, "db.sqlite3"))
@@ -91,7 +93,7 @@ def test_the_readme_command_holds_more_than_1000_websockets_on_one_worker():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < clients + 200:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, clients + 500), hard))
-    for server in simple_example():
+    with simple_example() as server:
         assert "holds up to 11000 connections at once" in server.log_text()
         socks = [handshake(server.port, "127.0.0.%d" % (2 + n % 8)) for n in range(clients)]
         try:
@@ -103,7 +105,7 @@ def test_the_readme_command_holds_more_than_1000_websockets_on_one_worker():
 
 @pytest.mark.timeout(60)
 def test_a_full_pool_is_logged_once_per_episode():
-    for server in simple_example(("--worker-connections", "20")):
+    with simple_example(("--worker-connections", "20")) as server:
         held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(30)]
         log = server.log_text
         wait_for(lambda: "all 20 connections of this worker are in use" in log(), 10, "full")
