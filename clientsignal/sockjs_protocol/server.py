@@ -96,7 +96,7 @@ class SockJSServer:
         self.channels: set[Session] = set()
         self.counters = Counters()
         self.quotas = Quotas()
-        self.episodes = {kind: Episode() for kind in ("address", "user", "full", "foreign")}
+        self.episodes: dict[str, Episode] = {}
         self.iframe = pages.IframePage(self.options.sockjs_url, self.options.allowed_origins)
 
     def handle(self, request: Request, now: float) -> Response | Stream | Upgrade:
@@ -291,34 +291,41 @@ class SockJSServer:
         )
         if same:
             return
-        self.counters.foreign_requests += 1
-        if self.episodes["foreign"].hit(request.date):
-            logger.warning(
-                "%s %s .../%s from %s: refused a request for a session another client opened "
-                "(404); further ones are counted (stats: foreign_requests), not logged, until "
-                "a minute passes without one",
-                request.method,
-                request.prefix or "/",
-                request.path.rsplit("/", 1)[-1],
-                request.remote_addr or "?",
-            )
+        self._count(
+            "foreign_requests",
+            request.date,
+            "%s %s .../%s from %s: refused a request for a session another client opened (404)",
+            request.method,
+            request.prefix or "/",
+            request.path.rsplit("/", 1)[-1],
+            request.remote_addr or "?",
+        )
         raise SessionNotFound()
 
     def _refused(self, kind: str, key: str, limit: int, prefix: str, date: float) -> None:
-        """Count a refusal by ``max_sessions_per_<kind>``; log the first of an episode."""
-        name = "refused_per_" + kind
-        setattr(self.counters, name, getattr(self.counters, name) + 1)
-        if self.episodes[kind].hit(date):
+        """Count a refusal by ``max_sessions_per_<kind>``."""
+        self._count(
+            "refused_per_" + kind,
+            date,
+            "%s: %d sessions open for %s %s (max_sessions_per_%s): refusing more",
+            prefix or "/",
+            limit,
+            kind,
+            key,
+            kind,
+        )
+
+    def _count(self, counter: str, date: float, message: str, *args: object) -> None:
+        """Add one to ``counter``; log ``message`` for the first of an episode only (the
+        same refusal may come many times a second), saying where the others are counted."""
+        setattr(self.counters, counter, getattr(self.counters, counter) + 1)
+        episode = self.episodes.setdefault(counter, Episode())
+        if episode.hit(date):
             logger.warning(
-                "%s: %d sessions open for %s %s (max_sessions_per_%s): refusing more; further "
-                "refusals are counted (stats: %s), not logged, until a minute passes "
-                "without one",
-                prefix or "/",
-                limit,
-                kind,
-                key,
-                kind,
-                name,
+                message + "; further ones are counted (stats: %s), not logged, until a "
+                "minute passes without one",
+                *args,
+                counter,
             )
 
     def _new_session(
@@ -326,15 +333,14 @@ class SockJSServer:
     ) -> Session:
         options = self.options
         if self.open_sessions() >= options.max_sessions:
-            self.counters.refused_full += 1
-            if self.episodes["full"].hit(request.date):
-                logger.warning(
-                    "%s: %d sessions open in this process (max_sessions): refusing new ones "
-                    "(503 / 1013); further refusals are counted (stats: refused_full), not "
-                    "logged, until a minute passes without one",
-                    request.prefix or "/",
-                    self.open_sessions(),
-                )
+            self._count(
+                "refused_full",
+                request.date,
+                "%s: %d sessions open in this process (max_sessions): refusing new ones "
+                "(503 / 1013)",
+                request.prefix or "/",
+                self.open_sessions(),
+            )
             raise TooManySessions()
         address = request.remote_addr
         limit = options.max_sessions_per_address
