@@ -89,13 +89,20 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
 
     @classmethod
     def broadcast(
-        cls, name: str, signal: django.dispatch.Signal, *, by: tuple[str, ...] = ()
+        cls,
+        name: str,
+        signal: django.dispatch.Signal,
+        *,
+        by: tuple[str, ...] = (),
+        on_commit: bool = True,
     ) -> None:
         """Send the event ``name`` to every open connection of this class whenever ``signal``
         is sent, in any process sharing the backend. With ``by`` (names of URL arguments),
         only to the connections whose URL arguments equal the signal's values for them:
         ``RoomConnection.broadcast("said", said, by=("room_id",))`` and
-        ``said.send(sender=None, room_id=7, text="hi")`` reach room 7 only."""
+        ``said.send(sender=None, room_id=7, text="hi")`` reach room 7 only. A signal sent
+        inside ``transaction.atomic()`` is delivered when the transaction commits, and never
+        if it rolls back, unless ``on_commit=False``."""
         cls._own_registry("_clientsignal_broadcast")[name] = signal
 
         def forward(sender: Any, signal: Any = None, **kwargs: Any) -> None:
@@ -103,9 +110,9 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             data = {**kwargs, "sender": sender}
             if by:
                 url_kwargs = {key: kwargs.get(key) for key in by}
-                cls.send_to_url(url_kwargs, name, data, exclude=exclude)
+                cls.send_to_url(url_kwargs, name, data, exclude=exclude, on_commit=on_commit)
             else:
-                cls.publish(name, data, exclude=exclude)
+                cls.publish(name, data, exclude=exclude, on_commit=on_commit)
 
         signal.connect(forward, weak=False, dispatch_uid=("clientsignal", cls.channel_name(), name))
 
@@ -152,11 +159,19 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         return encoding.dumps({"event": name, "data": data}, cls.encoder())
 
     @classmethod
-    def publish(cls, name: str, data: Any, *, exclude: str | None = None) -> None:
+    def publish(
+        cls, name: str, data: Any, *, exclude: str | None = None, on_commit: bool = True
+    ) -> None:
         """Send the event to every open connection of this class (and its subclasses) in
-        every process; encoded once. Errors are logged, never raised to the sender."""
+        every process; encoded once; after the current transaction commits (``on_commit``).
+        Errors are logged, never raised to the sender."""
         publishing.publish(
-            cls, lambda backend: backend.channel(cls.channel_name()), name, data, exclude=exclude
+            cls,
+            lambda backend: backend.channel(cls.channel_name()),
+            name,
+            data,
+            exclude=exclude,
+            on_commit=on_commit,
         )
 
     @classmethod
@@ -243,6 +258,9 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         return request.user
 
     def on_message(self, message: str) -> None:
+        """One client message: ``{"event": name, "data": {...}}`` fires the listened signal;
+        with ``"call": id`` too, the receivers' answer goes back as ``{"reply": id, "data":
+        ...}`` (or ``{"reply": id, "error": {"message": ...}}``)."""
         try:
             payload = encoding.loads(message, self.object_hook())
         except (ValueError, RecursionError):
@@ -251,16 +269,20 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
             self.refuse(None, 'malformed message: expected {"event": name, "data": {...}}')
             return
+        call = payload.get("call")
+        if call is not None and not _valid_call_id(call):
+            self.refuse(None, "malformed message: a call id is a number or a short string")
+            return
         name = payload["event"]
         data = payload.get("data", {})
         if data is None:
             data = {}
         signal = self.listeners().get(name)
         if signal is None:
-            self.refuse(name, "unknown event %r" % name)
+            self._refuse(name, "unknown event %r" % name, call)
             return
         if not isinstance(data, dict):
-            self.refuse(name, "data of event %r must be an object" % name)
+            self._refuse(name, "data of event %r must be an object" % name, call)
             return
         allowed = getattr(signal, "providing_args", None)
         refused = sorted(
@@ -269,12 +291,12 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             if key in RESERVED_KEYS or (allowed is not None and key not in allowed)
         )
         if refused:
-            self.refuse(name, "event %r does not accept %s" % (name, ", ".join(refused)))
+            self._refuse(name, "event %r does not accept %s" % (name, ", ".join(refused)), call)
             return
         if not self.allow(name, data):
-            self.refuse(name, "event %r is not allowed for %s" % (name, self.user))
+            self._refuse(name, "event %r is not allowed for %s" % (name, self.user), call)
             return
-        self.fire(name, signal, data)
+        self.fire(name, signal, data, call=call)
 
     def on_close(self) -> None:
         self.get_backend().leave(self)
@@ -306,10 +328,17 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
 
     @classmethod
     def send_to_url(
-        cls, url_kwargs: dict[str, Any], event: str, data: Any = None, *, exclude: str | None = None
+        cls,
+        url_kwargs: dict[str, Any],
+        event: str,
+        data: Any = None,
+        *,
+        exclude: str | None = None,
+        on_commit: bool = True,
     ) -> None:
         """Send one event to the connections of this class opened with ``url_kwargs``
-        (the arguments of a prefix like ``/rooms/<int:room_id>``), in every process."""
+        (the arguments of a prefix like ``/rooms/<int:room_id>``), in every process; after
+        the current transaction commits (``on_commit``)."""
         publishing.publish(
             cls,
             lambda backend: cls.url_channel(backend, url_kwargs),
@@ -317,18 +346,23 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             data,
             exclude=exclude,
             to=str(url_kwargs),
+            on_commit=on_commit,
         )
 
     @classmethod
-    def send_to(cls, kind: str, name: object, event: str, data: Any = None) -> None:
+    def send_to(
+        cls, kind: str, name: object, event: str, data: Any = None, *, on_commit: bool = True
+    ) -> None:
         """Send one event to a target (``group``, ``user`` or ``connection``), encoded once
-        with this class's encoder, through this class's backend, to every process."""
+        with this class's encoder, through this class's backend, to every process; after the
+        current transaction commits (``on_commit``)."""
         publishing.publish(
             cls,
             lambda backend: backend.target_channel(kind, name),
             event,
             data,
             to="%s %s" % (kind, name),
+            on_commit=on_commit,
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -342,10 +376,38 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         logger.warning("%s %s: %s", type(self).__name__, self.id, message)
         self.send("error", {"message": message, "event": event})
 
-    def fire(self, name: str, signal: django.dispatch.Signal, data: dict[str, Any]) -> None:
+    def reply(self, call: int | str, data: Any = None, *, error: str | None = None) -> bool:
+        """Answer the client's call ``call``: with ``data``, or with the ``error`` message
+        (which the client sees: say nothing internal in it)."""
+        body: dict[str, Any] = {"reply": call}
+        if error is not None:
+            body["error"] = {"message": error}
+        else:
+            body["data"] = data
+        try:
+            text = encoding.dumps(body, self.encoder())
+        except Exception:
+            logger.exception(
+                "%s %s: cannot encode the answer to a call", type(self).__name__, self.id
+            )
+            text = encoding.dumps({"reply": call, "error": {"message": "unencodable answer"}})
+        return self.send_message(text)
+
+    def fire(
+        self,
+        name: str,
+        signal: django.dispatch.Signal,
+        data: dict[str, Any],
+        *,
+        call: int | str | None = None,
+    ) -> None:
         """Send ``signal`` for a client event. A failing receiver is logged with its
-        traceback; the client gets an ``error`` event that says only that it failed."""
+        traceback; the client gets an ``error`` event (or its call an error) that says only
+        that handling the event failed. For a call, the answer is what the receivers returned:
+        the one value that is not None, null when none is, a list in the order the receivers
+        were connected when several are."""
         failed = False
+        answers = []
         for receiver, result in signal.send_robust(sender=self.user, connection=self, **data):
             if isinstance(result, Exception):
                 failed = True
@@ -356,9 +418,27 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
                     self,
                     exc_info=(type(result), result, result.__traceback__),
                 )
+            elif result is not None:
+                answers.append(result)
         close_old_connections()
-        if failed and not self.is_closed:
-            self.send("error", {"message": "internal error handling %r" % name, "event": name})
+        if self.is_closed:
+            return
+        if failed:
+            message = "internal error handling %r" % name
+            if call is None:
+                self.send("error", {"message": message, "event": name})
+            else:
+                self.reply(call, error=message)
+        elif call is not None:
+            self.reply(call, None if not answers else answers[0] if len(answers) == 1 else answers)
+
+    def _refuse(self, event: str, message: str, call: int | str | None) -> None:
+        """Refuse a message: an ``error`` event, or the error of its call."""
+        if call is None:
+            self.refuse(event, message)
+        else:
+            logger.warning("%s %s: %s", type(self).__name__, self.id, message)
+            self.reply(call, error=message)
 
     @classmethod
     def channels(cls, backend: BaseBackend) -> tuple[str, ...]:
@@ -419,20 +499,24 @@ def broadcast(name: str, signal: django.dispatch.Signal) -> None:
     SignalConnection.broadcast(name, signal)
 
 
-def send_to_group(group: str, event: str, data: Any = None) -> None:
-    """Send an event to every connection that joined ``group``, in every process."""
-    SignalConnection.send_to("group", group, event, data)
+def send_to_group(group: str, event: str, data: Any = None, *, on_commit: bool = True) -> None:
+    """Send an event to every connection that joined ``group``, in every process; inside a
+    transaction, when it commits (unless ``on_commit=False``)."""
+    SignalConnection.send_to("group", group, event, data, on_commit=on_commit)
 
 
-def send_to_user(user: Any, event: str, data: Any = None) -> None:
+def send_to_user(user: Any, event: str, data: Any = None, *, on_commit: bool = True) -> None:
     """Send an event to every open connection of ``user`` (a user or its primary key): all
-    their tabs, in every process."""
-    SignalConnection.send_to("user", getattr(user, "pk", user), event, data)
+    their tabs, in every process; inside a transaction, when it commits."""
+    SignalConnection.send_to("user", getattr(user, "pk", user), event, data, on_commit=on_commit)
 
 
-def send_to_connection(connection_id: str, event: str, data: Any = None) -> None:
-    """Send an event to one connection, by its ``id``, wherever it is open."""
-    SignalConnection.send_to("connection", connection_id, event, data)
+def send_to_connection(
+    connection_id: str, event: str, data: Any = None, *, on_commit: bool = True
+) -> None:
+    """Send an event to one connection, by its ``id``, wherever it is open; inside a
+    transaction, when it commits."""
+    SignalConnection.send_to("connection", connection_id, event, data, on_commit=on_commit)
 
 
 def build_django_request(request: Request) -> HttpRequest:
@@ -512,6 +596,14 @@ def _connection_classes() -> list[type[BaseSignalConnection]]:
         if isinstance(cls, type) and issubclass(cls, BaseSignalConnection):
             classes.append(cls)
     return classes
+
+
+def _valid_call_id(call: Any) -> bool:
+    if isinstance(call, bool):
+        return False
+    if isinstance(call, int):
+        return -(2**53) < call < 2**53
+    return isinstance(call, str) and 0 < len(call) <= 64
 
 
 def _import(path: str) -> Any:

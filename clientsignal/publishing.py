@@ -4,6 +4,11 @@ Broadcasts, ``send_to_group``, ``send_to_user``, ``send_to_connection`` and ``se
 come here. The event is encoded once, with the sending class's encoder, into the SockJS
 message literal every receiving session queues as it is; a failure to encode is logged and
 never raised into the code that sent the signal.
+
+Sent inside a database transaction (``transaction.atomic()``), a message is published when
+the transaction commits, and never if it rolls back: browsers are not told about data that was
+never committed. It is encoded at once all the same (the data as it was when sent). Outside a
+transaction it is published at once.
 """
 
 from __future__ import annotations
@@ -32,18 +37,38 @@ def publish(
     *,
     exclude: str | None = None,
     to: str = "",
+    on_commit: bool = True,
 ) -> bool:
     """Encode ``event`` with ``data`` once with ``cls``'s encoder and publish it through
-    ``cls``'s backend; ``to`` names the target in the log line of a failure. False if it could
-    not be encoded."""
+    ``cls``'s backend, once the current transaction commits (``on_commit``; at once outside a
+    transaction); ``to`` names the target in the log line of a failure. False if it could not
+    be encoded."""
     try:
         encoded = encode_message(cls.encode_event(event, {} if data is None else data))
     except Exception:
         logger.exception("%s: cannot encode event %r%s", cls.__name__, event, to and " for " + to)
         return False
     backend = cls.get_backend()
-    backend.publish(channel(backend), Envelope(encoded, event, exclude))
+    envelope = Envelope(encoded, event, exclude)
+    name = channel(backend)
+    transaction = _open_transaction() if on_commit else None
+    if transaction is None:
+        backend.publish(name, envelope)
+    else:
+        transaction.on_commit(lambda: backend.publish(name, envelope))
     return True
+
+
+def _open_transaction() -> Any:
+    """The database connection of this thread (or greenlet) inside an atomic block, if any:
+    the default database's when it is one of them. Connections not yet used here are not
+    made just to ask."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    open_ = [c for c in connections.all(initialized_only=True) if c.in_atomic_block]
+    if not open_:
+        return None
+    return next((c for c in open_ if c.alias == DEFAULT_DB_ALIAS), open_[0])
 
 
 def close(backends: list[BaseBackend], channel: ChannelOf, code: int, reason: str) -> None:
