@@ -6,7 +6,7 @@ declare namespace SignalSocket {
     transports?: string[];
     /** Other options passed to the SockJS constructor. */
     sockjsOptions?: Record<string, unknown>;
-    /** Reconnect after a close not requested with close(). Default true. */
+    /** Reconnect after a close not requested with close() (never after 4401 or 4403). Default true. */
     reconnect?: boolean;
     /** First reconnect delay in ms. Default 500. */
     minDelay?: number;
@@ -18,7 +18,7 @@ declare namespace SignalSocket {
     jitter?: number;
     /** Sends queued while not open; the oldest is dropped past it. Default 1000. */
     maxQueue?: number;
-    /** Reconnect attempts before giving up. Default Infinity. */
+    /** Reconnect attempts in a row (without an open) before giving up. Default Infinity. */
     maxRetries?: number;
     /** A SockJS-compatible constructor for environments without a global SockJS. */
     SockJS?: new (url: string, reserved?: null, options?: Record<string, unknown>) => unknown;
@@ -33,7 +33,9 @@ declare namespace SignalSocket {
     multiplex?: string | false | null;
   }
   interface OpenInfo { transport?: string; multiplexed: boolean; }
+  /** The server's close code and reason (4401 login required, 4403 forbidden...), or close()'s. */
   interface CloseInfo { code: number; reason: string; wasClean: boolean; }
+  /** `attempt`: 1, 2, ... since the last open; `delay`: ms before that attempt. */
   interface ReconnectingInfo { attempt: number; delay: number; }
   interface ErrorInfo { message: string; [key: string]: unknown; }
   type Handler<T = any> = (data: T, name: string) => void;
@@ -55,8 +57,20 @@ declare class SignalSocket {
   readonly transport: string | undefined;
   /** Whether this socket is a channel of a shared, multiplexed SockJS session. */
   readonly multiplexed: boolean;
+  /**
+   * The session (or channel) opened. Never fired for a session the server refuses (4401,
+   * 4403, 4429...): that one gets a close (4401, 4403: final) or reconnecting only.
+   */
   on(name: 'open', fn: SignalSocket.Handler<SignalSocket.OpenInfo>): this;
+  /**
+   * Once per disconnection: when an open socket closes (then reconnecting if it retries), or
+   * when it gives up (4401, 4403, maxRetries, reconnect false, close()) having fired no close
+   * since it last opened, e.g. a first connect refused with 4401. Failed reconnect attempts
+   * fire no close. Open, drop, three failed attempts, success: open, close, reconnecting x4,
+   * open.
+   */
   on(name: 'close', fn: SignalSocket.Handler<SignalSocket.CloseInfo>): this;
+  /** Before each reconnect attempt, including each one after a failed attempt. */
   on(name: 'reconnecting', fn: SignalSocket.Handler<SignalSocket.ReconnectingInfo>): this;
   on(name: 'error', fn: SignalSocket.Handler<SignalSocket.ErrorInfo>): this;
   on<T = any>(name: string, fn: SignalSocket.Handler<T>): this;
@@ -64,7 +78,10 @@ declare class SignalSocket {
   off(name: string, fn?: SignalSocket.Handler): this;
   /** Send an event; returns false when it was queued (or dropped after close()). */
   send(name: string, data?: unknown): boolean;
-  /** Close for good: no reconnect. */
+  /**
+   * Close for good: no reconnect. Fires close (this code, default 1000) unless one was fired
+   * since the last open, as when the socket is reconnecting after a drop.
+   */
   close(code?: number, reason?: string): void;
 }
 

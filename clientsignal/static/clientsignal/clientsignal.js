@@ -10,6 +10,18 @@
  * (bounded) and flushed in order on the next open. Local events: open, close, reconnecting,
  * error. Needs sockjs-client (the global SockJS, or require('sockjs-client') under Node).
  *
+ * Lifecycle events, one disconnection at a time:
+ *   - open: the session (or channel) really opened; a session the server refuses (a close
+ *     frame without the open frame, or "uns" without "sub") never fires it.
+ *   - close: once per disconnection. An open socket that closes fires it (with the server's
+ *     code and reason), then reconnecting if it will retry. Attempts that fail without opening
+ *     fire reconnecting only. A socket that gives up (4401 or 4403 from the server, maxRetries
+ *     reached, reconnect false, or close() called) fires close with that code and reason only if
+ *     it has fired none since it last opened: so a first connect refused with 4401 gives exactly
+ *     close 4401, and close() during reconnecting adds nothing after the drop's close.
+ *   - reconnecting {attempt, delay}: before each reconnect attempt.
+ * Open, drop, three failed attempts, success: open, close, reconnecting x4, open.
+ *
  * Multiplexing: with a multiplexed service (option `multiplex`, by default the prefix the
  * template tag gives in the script's data-multiplex attribute), every SignalSocket of the page
  * whose endpoint is on that server shares one SockJS session: each is a channel, subscribed
@@ -67,6 +79,8 @@
     this._timer = null;
     this._stopped = false;
     this._sock = null;
+    // Whether `close` has been emitted since the last `open` (or since construction).
+    this._closeEmitted = false;
     // Multiplexed: a channel of a shared Multiplexer instead of a SockJS session of its own.
     this._mux = Multiplexer.of(this);
     this._topic = null;
@@ -142,19 +156,33 @@
     return false;
   };
 
-  /** Close for good: no reconnect. */
+  /**
+   * Close for good: no reconnect. Fires `close` (this code and reason) unless one was fired
+   * since the last open: a socket closed while reconnecting reports its disconnection once.
+   */
   SignalSocket.prototype.close = function (code, reason) {
+    if (this._stopped) { return; }
     this._stopped = true;
+    code = code || 1000;
+    reason = reason || 'Normal closure';
     if (this._timer !== null) { clearTimeout(this._timer); this._timer = null; }
     if (this._mux) {
       this._mux.remove(this);
-      if (this._state !== CLOSED) {
-        this._state = CLOSED;
-        this._emit('close', {code: code || 1000, reason: reason || 'Normal closure', wasClean: true});
-      }
+    } else if (this._sock && this._sock.readyState !== CLOSED) {
+      // Its onclose is still to come (now, or after a close already under way): _closed
+      // reports it, stopped.
+      if (this._sock.readyState !== CLOSING) { this._sock.close(code, reason); }
       return;
     }
-    if (this._sock) { this._sock.close(code || 1000, reason || 'Normal closure'); }
+    this._state = CLOSED;
+    this._emitClose({code: code, reason: reason, wasClean: true});
+  };
+
+  // `close`, unless one was emitted since the last open.
+  SignalSocket.prototype._emitClose = function (info) {
+    if (this._closeEmitted) { return; }
+    this._closeEmitted = true;
+    this._emit('close', info);
   };
 
   SignalSocket.prototype._connect = function () {
@@ -163,6 +191,7 @@
       this._mux.add(this);
       return;
     }
+    this._state = CONNECTING;
     var self = this;
     var sock = this._sock = new this._SockJS(this.url, null, sockjsOptions(this.options));
     sock.onopen = function () {
@@ -206,6 +235,7 @@
   SignalSocket.prototype._opened = function () {
     this._attempt = 0;
     this._state = OPEN;
+    this._closeEmitted = false;
     var queued = this._queue;
     this._queue = [];
     for (var i = 0; i < queued.length; i++) {
@@ -214,15 +244,19 @@
     this._emit('open', {transport: this.transport, multiplexed: this._mux !== null});
   };
 
-  // The session (or channel) closed. Unless stopped, refused for good or out of retries, try
-  // again after a backoff: itself (`retry`), or, for a channel whose shared session dropped,
-  // when its multiplexer reconnects (`retry` false; the multiplexer gives the delay).
+  // The session (or channel) closed, or an attempt failed without opening. Unless stopped,
+  // refused for good or out of retries, try again after a backoff: itself (`retry`), or, for a
+  // channel whose shared session dropped, when its multiplexer reconnects (`retry` false; the
+  // multiplexer gives the delay). `close` for an open socket, or for one that gives up without
+  // having reported a close since it last opened; else only `reconnecting`.
   SignalSocket.prototype._closed = function (info, retry, delay) {
+    var wasOpen = this._state === OPEN;
     this._state = CLOSED;
-    this._emit('close', info);
     var o = this.options;
-    if (this._stopped || !o.reconnect || FINAL_CODES.indexOf(info.code) !== -1 ||
-        this._attempt >= o.maxRetries) {
+    var giveUp = this._stopped || !o.reconnect || FINAL_CODES.indexOf(info.code) !== -1 ||
+        this._attempt >= o.maxRetries;
+    if (wasOpen || giveUp) { this._emitClose(info); }
+    if (giveUp) {
       this._stopped = true;
       if (this._mux) { this._mux.remove(this); }
       return;
