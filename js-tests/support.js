@@ -16,7 +16,10 @@ function fakeSockJS() {
   }
   FakeSock.prototype.send = function (text) { this.sent.push(text); };
   FakeSock.prototype.open = function () { this.readyState = 1; this.onopen(); };
-  FakeSock.prototype.close = function (code, reason) { this.drop(code || 1000, reason || ''); };
+  // Like sockjs-client: closing a closed socket does nothing (its close event came already).
+  FakeSock.prototype.close = function (code, reason) {
+    if (this.readyState < 2) { this.drop(code || 1000, reason || ''); }
+  };
   FakeSock.prototype.drop = function (code, reason) {
     this.readyState = 3;
     this.onclose({code, reason, wasClean: code === 1000});
