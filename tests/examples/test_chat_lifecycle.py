@@ -57,6 +57,27 @@ def events(page):
     return page.evaluate("events")
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("server", SERVERS, indirect=True)
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_anonymous_client_sees_one_close_4401_and_nothing_else(page, server, transport, request):
+    kind = request.node.callspec.params["server"]
+    page.goto(server.url + "/login/")
+    record(page, transport, kind)
+    page.wait_for_function("events.some((e) => e[0] === 'close')", timeout=15000)
+    # reconnecting would have come with the close, in the same call: none, and no attempt is
+    # scheduled.
+    assert events(page) == [["close", 4401, "Login required"]]
+    assert page.evaluate("[recorded.readyState, recorded._timer, recorded._stopped]") == [
+        3,
+        None,
+        True,
+    ]
+    if kind == "multiplexed":
+        # Its only channel refused, the shared session is gone too.
+        assert page.evaluate("recorded._mux.sock") is None
+
+
 def log_in(browser, server):
     """A page of alice's, on the login page (which loads the client) again."""
     context = browser.new_context()
