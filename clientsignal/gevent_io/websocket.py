@@ -21,6 +21,7 @@ import gevent
 from ..sockjs_protocol import (
     BrokenJSON,
     Request,
+    ShuttingDown,
     SockJSServer,
     TooManyFromAddress,
     TooManySessions,
@@ -341,5 +342,8 @@ def run_websocket(server: SockJSServer, request: Request, websocket: Any, *, raw
         return
     except TooManyFromAddress:
         close_websocket(websocket, 4429, "Too many sessions from this address")
+        return
+    except ShuttingDown:
+        close_websocket(websocket, 1001, "Server shutting down")
         return
     WebSocketSession(server, request, websocket, receiver).run()

@@ -68,6 +68,14 @@ class TooManySessions(HTTPError):
     text = "Too many sessions."
 
 
+class ShuttingDown(HTTPError):
+    """The service is closing its sessions (SIGTERM): new ones go to another worker
+    (a websocket: close 1001)."""
+
+    status = 503
+    text = "Server shutting down."
+
+
 class TooManyFromAddress(HTTPError):
     """``max_sessions_per_address`` are open from the client's address (a websocket: close
     4429)."""

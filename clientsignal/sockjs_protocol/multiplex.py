@@ -221,6 +221,9 @@ class MultiplexConnection(SockJSConnection):
             self._refuse(topic, TOO_MANY_CHANNELS)
             return
         server = endpoint.server
+        if server.shutting_down:
+            self._refuse(topic, (1001, "Server shutting down"))
+            return
         if server.open_sessions() >= server.options.max_sessions:
             server.counters.refused_full += 1
             logger.warning("multiplexed session %s: %r is full", self.session.tag, path)

@@ -12,6 +12,7 @@ from .exceptions import (
     HTTPError,
     PayloadTooLarge,
     SessionNotFound,
+    ShuttingDown,
     TooManyFromAddress,
     TooManySessions,
 )
@@ -96,6 +97,7 @@ class SockJSServer:
         self.channels: set[Session] = set()
         self.counters = Counters()
         self.quotas = Quotas()
+        self.shutting_down = False
         self.episodes: dict[str, Episode] = {}
         self.iframe = pages.IframePage(self.options.sockjs_url, self.options.allowed_origins)
 
@@ -122,8 +124,8 @@ class SockJSServer:
 
     def open_websocket(self, request: Request, now: float, *, raw: bool) -> Receiver:
         """Start a websocket session (never stored: its life is the socket's; call
-        :meth:`websocket_closed` at its end). Raises :class:`TooManySessions` or
-        :class:`TooManyFromAddress`."""
+        :meth:`websocket_closed` at its end). Raises :class:`TooManySessions`,
+        :class:`TooManyFromAddress` or :class:`ShuttingDown`."""
         transport = (RawWebSocket if raw else WebSocket)(request, self.options)
         session = self._new_session("", transport.name, request, now, raw=raw)
         self.websockets.add(session)
@@ -147,7 +149,10 @@ class SockJSServer:
     def shutdown(self) -> int:
         """Close every session with 1001 "Server shutting down": their clients reconnect,
         to another worker. Messages already queued are delivered before the close frame.
-        Returns how many sessions were open."""
+        Returns how many sessions were open. New sessions are refused from then on: the
+        worker may accept connections for a moment longer, and a client reconnecting at once
+        must not open a session there only to lose it when the worker exits."""
+        self.shutting_down = True
         sessions = [s for s in self.sessions() if not s.is_closed]
         for session in sessions:
             session.close(*GOING_AWAY)
@@ -332,6 +337,8 @@ class SockJSServer:
         self, session_id: str, transport: str, request: Request, now: float, *, raw: bool = False
     ) -> Session:
         options = self.options
+        if self.shutting_down:
+            raise ShuttingDown()
         if self.open_sessions() >= options.max_sessions:
             self._count(
                 "refused_full",

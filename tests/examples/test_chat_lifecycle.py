@@ -118,22 +118,16 @@ def _parent(pid: int) -> int | None:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
-# A gracefully stopping worker closes its sessions with 1001 at once, but keeps accepting (and
-# opening) sessions until gunicorn's worker loop notices the SIGTERM, up to a second later: a
-# client that reconnects at once opens there, and is dropped again (1006) when the worker
-# exits. Two disconnections, two closes: a server bug, not the client's.
-GRACEFUL_STOP_REOPENS = pytest.mark.xfail(
-    reason="a worker stopping on SIGTERM still opens new sessions for up to 1 s", strict=False
-)
-
-
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize(
     "transport, server, how",
     [
         *[(t, s, "kill") for t in TRANSPORTS for s in SERVERS],
-        pytest.param("websocket", "multiplexed", "stop", marks=GRACEFUL_STOP_REOPENS),
-        pytest.param("xhr-polling", "unmultiplexed", "stop", marks=GRACEFUL_STOP_REOPENS),
+        # A stopping worker closes its sessions with 1001 and refuses new ones while it may
+        # still accept connections: a client reconnecting at once is not opened there only to
+        # be dropped again when the worker exits.
+        ("websocket", "multiplexed", "stop"),
+        ("xhr-polling", "unmultiplexed", "stop"),
     ],
     indirect=["server"],
 )

@@ -52,6 +52,7 @@ DATABASES = {
 
 STATIC_URL = "/static/"
 USE_TZ = True
+TIME_ZONE = "UTC"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 

@@ -44,6 +44,7 @@ DATABASES = {
 
 STATIC_URL = "/static/"
 USE_TZ = True
+TIME_ZONE = "UTC"
 
 CLIENTSIGNAL_CONNECTIONS = {
     "/simple": "myapp.connections.PingSignalConnection",
