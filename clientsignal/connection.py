@@ -21,8 +21,9 @@ from django.db import close_old_connections
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from . import conf, encoding, publishing
-from .backends import BaseBackend, get_backend, is_redis_url
+from . import conf, encoding, publishing, recovery
+from .backends import BaseBackend, Envelope, get_backend, is_redis_url
+from .backends.streams import History
 from .sockjs_protocol import Request, SockJSConnection
 
 logger = logging.getLogger("clientsignal")
@@ -31,6 +32,8 @@ lifecycle = logger.getChild("connections")
 
 # Each class's listen and broadcast registries merged with its parents', by (class, name).
 _merged_cache: dict[tuple[type, str], dict[str, django.dispatch.Signal]] = {}
+# The history each class's broadcasts keep, and targeted messages' (None: by the whole tree).
+_history_cache: dict[type | None, History | None] = {}
 
 # Keyword arguments that clientsignal itself passes to a listened signal.
 RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
@@ -60,6 +63,12 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.filters_events = cls.accepts is not BaseSignalConnection.accepts
+        _history_cache.clear()
+
+    history: ClassVar[Any] = None
+    """Keep the last messages of what this class's connections receive, so that a client
+    that reconnects gets what it missed: ``{"size": 100, "ttl": 300}`` (messages, seconds),
+    or True for those defaults. See :mod:`clientsignal.recovery`."""
 
     backend_url: ClassVar[str | None] = None
     """The backend this class publishes through; None means ``CLIENTSIGNAL_BACKEND``."""
@@ -76,6 +85,8 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         self.request: HttpRequest | None = None
         self.user: Any = None
         self.kwargs: dict[str, Any] = {}
+        self.streams: recovery.Streams | None = None
+        self._wanted: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return "<%s %s user=%s>" % (type(self).__name__, self.id, self.user)
@@ -115,6 +126,27 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
                 cls.publish(name, data, exclude=exclude, on_commit=on_commit)
 
         signal.connect(forward, weak=False, dispatch_uid=("clientsignal", cls.channel_name(), name))
+
+    @classmethod
+    def broadcast_history(cls) -> History | None:
+        """What this class's broadcasts keep: the widest ``history`` of the class and its
+        subclasses, whose connections receive them too."""
+        if cls not in _history_cache:
+            widest = None
+            for klass in (cls, *_subclasses(cls)):
+                own = History.of(klass.__dict__.get("history"))
+                if own is not None:
+                    widest = own.wider(widest)
+            _history_cache[cls] = widest
+        return _history_cache[cls]
+
+    @staticmethod
+    def target_history() -> History | None:
+        """What messages to groups, users and single connections keep: the widest
+        ``history`` of any class, since any class's connections may receive them."""
+        if None not in _history_cache:
+            _history_cache[None] = BaseSignalConnection.broadcast_history()
+        return _history_cache[None]
 
     @classmethod
     def listeners(cls) -> dict[str, django.dispatch.Signal]:
@@ -172,6 +204,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             data,
             exclude=exclude,
             on_commit=on_commit,
+            history=cls.broadcast_history(),
         )
 
     @classmethod
@@ -220,19 +253,34 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             self.reject(*TOO_MANY_FOR_USER)
             return
         backend = self.get_backend()
-        targets = [backend.target_channel("connection", self.id)]
+        if History.of(self.history) is not None:
+            self._start_streams(backend, request)
+        classes = [k for k in type(self).__mro__ if issubclass(k, BaseSignalConnection)]
+        # (channel, the history it keeps, its name in a gap event)
+        streams = [
+            (backend.channel(k.channel_name()), k.broadcast_history(), k.__name__) for k in classes
+        ]
         if self.kwargs:
-            targets += [
-                klass.url_channel(backend, self.kwargs)
-                for klass in type(self).__mro__
-                if issubclass(klass, BaseSignalConnection)
+            arguments = ",".join("%s=%s" % item for item in sorted(self.kwargs.items()))
+            streams += [
+                (
+                    k.url_channel(backend, self.kwargs),
+                    k.broadcast_history(),
+                    "%s %s" % (k.__name__, arguments),
+                )
+                for k in classes
             ]
+        targets = self.target_history()
+        streams.append((backend.target_channel("connection", self.id), targets, "connection"))
         if authenticated:
-            targets.append(backend.target_channel("user", self.user.pk))
+            streams.append((backend.target_channel("user", self.user.pk), targets, "user"))
         login = login_key(self.request)
         if login is not None:
-            targets.append(backend.target_channel("login", login))
-        backend.join(self, (*self.channels(backend), *targets))
+            streams.append((backend.target_channel("login", login), None, "login"))
+        if self.streams is not None:
+            for channel, history, stream_name in streams:
+                self.streams.add(channel, history, stream_name)
+        backend.join(self, tuple(channel for channel, _history, _name in streams))
         lifecycle.debug(
             "connect %s %s %s user=%s transport=%s",
             name,
@@ -241,6 +289,54 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             self.user,
             self.transport,
         )
+
+    def _start_streams(self, backend: BaseBackend, request: Request) -> None:
+        """A class with history: take the id a resume token carries (the client's own stream
+        goes on), and hold what arrives until :meth:`after_open` has replayed what the
+        client missed."""
+        self.streams = recovery.Streams()
+        query = request.query
+        resumed = recovery.resumed_id(
+            query.get("resume", ""), self.channel_name(), self._user_key()
+        )
+        if resumed is not None:
+            stale = backend.hub.member(resumed)
+            if stale is not None:  # the same client's old connection, not yet noticed gone
+                stale.close(4000, "Reconnected elsewhere")
+            self.id = resumed
+        self._wanted = recovery.requested(query)
+        if self._wanted:
+            self.streams.held = []
+
+    def after_open(self) -> None:
+        """Replay what a reconnecting client missed, then say where it stands: a ``gap``
+        event naming the streams it cannot get back, and its resume token."""
+        if self.streams is None:
+            return
+        wanted, self._wanted = self._wanted, {}
+        gaps = self.streams.replay(
+            self.get_backend(), wanted, self._deliverable, self._send_literal
+        )
+        if gaps:
+            self.send("gap", {"streams": gaps})
+        token = recovery.resume_token(self.id, self.channel_name(), self._user_key())
+        self.send_message(encoding.dumps({"resume": token}))
+
+    def receive_positioned(self, channel: str, envelope: Envelope, literal: str) -> bool:
+        if self.streams is None:  # a class without history: the message as ever
+            return self.session.send(None, envelope.encoded)
+        return self.streams.receive(channel, envelope, literal, self._send_literal)
+
+    def _deliverable(self, envelope: Envelope) -> bool:
+        if envelope.exclude == self.id:
+            return False
+        return not self.filters_events or self.accepts(envelope.event)
+
+    def _send_literal(self, literal: str) -> bool:
+        return self.session.send(None, literal)
+
+    def _user_key(self) -> Any:
+        return self.user.pk if getattr(self.user, "is_authenticated", False) else None
 
     def allow(self, event: str, data: dict[str, Any]) -> bool:
         """Whether this client may fire the listened ``event`` with ``data``; refused events
@@ -312,9 +408,13 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     # -- groups ----------------------------------------------------------------------------
 
     def join(self, group: str) -> None:
-        """Receive what is sent to ``group`` (:func:`send_to_group`), in any process."""
+        """Receive what is sent to ``group`` (:func:`send_to_group`), in any process. Joined
+        in ``on_open``, a group's messages are replayed to a reconnecting client too."""
         backend = self.get_backend()
-        backend.join(self, (backend.target_channel("group", group),))
+        channel = backend.target_channel("group", group)
+        if self.streams is not None:
+            self.streams.add(channel, self.target_history(), "group " + group)
+        backend.join(self, (channel,))
 
     def leave(self, group: str) -> None:
         backend = self.get_backend()
@@ -347,6 +447,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             exclude=exclude,
             to=str(url_kwargs),
             on_commit=on_commit,
+            history=cls.broadcast_history(),
         )
 
     @classmethod
@@ -363,6 +464,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             data,
             to="%s %s" % (kind, name),
             on_commit=on_commit,
+            history=cls.target_history(),
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -596,6 +698,14 @@ def _connection_classes() -> list[type[BaseSignalConnection]]:
         if isinstance(cls, type) and issubclass(cls, BaseSignalConnection):
             classes.append(cls)
     return classes
+
+
+def _subclasses(cls: type) -> list[type]:
+    found: list[type] = []
+    sub: type
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
 
 
 def _valid_call_id(call: Any) -> bool:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .backends import BaseBackend, Envelope
+from .backends.streams import History
 from .sockjs_protocol import encode_message
 
 if TYPE_CHECKING:
@@ -38,11 +39,12 @@ def publish(
     exclude: str | None = None,
     to: str = "",
     on_commit: bool = True,
+    history: History | None = None,
 ) -> bool:
     """Encode ``event`` with ``data`` once with ``cls``'s encoder and publish it through
     ``cls``'s backend, once the current transaction commits (``on_commit``; at once outside a
-    transaction); ``to`` names the target in the log line of a failure. False if it could not
-    be encoded."""
+    transaction), keeping it in the channel's stream with ``history``; ``to`` names the
+    target in the log line of a failure. False if it could not be encoded."""
     try:
         encoded = encode_message(cls.encode_event(event, {} if data is None else data))
     except Exception:
@@ -53,9 +55,9 @@ def publish(
     name = channel(backend)
     transaction = _open_transaction() if on_commit else None
     if transaction is None:
-        backend.publish(name, envelope)
+        backend.publish(name, envelope, history)
     else:
-        transaction.on_commit(lambda: backend.publish(name, envelope))
+        transaction.on_commit(lambda: backend.publish(name, envelope, history))
     return True
 
 

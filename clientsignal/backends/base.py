@@ -4,9 +4,14 @@ one envelope it travels in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import ujson
+
+from .streams import stream_id, with_position
+
+if TYPE_CHECKING:
+    from .streams import History, Position, Replay
 
 
 @dataclass(frozen=True)
@@ -15,23 +20,30 @@ class Envelope:
     the SockJS message literal every receiving session queues as it is; ``event`` its name,
     for connections that filter what they receive (``accepts``); ``exclude`` the id of a
     connection that does not get it (its sender). With ``close`` set, the envelope closes the
-    connections with that code and reason instead (a logout, say)."""
+    connections with that code and reason instead (a logout, say). ``position`` is its
+    position token in its channel's stream, when the channel keeps history (see
+    :mod:`.streams`)."""
 
     encoded: str = ""
     event: str = ""
     exclude: str | None = None
     close: tuple[int, str] | None = None
+    position: str | None = None
 
     def to_bytes(self) -> bytes:
-        """A JSON head line, then the literal as it is: nothing is decoded on the way in."""
+        """A position line (empty without one), a JSON head line, then the literal as it is:
+        nothing is decoded on the way in. Without a position the bytes start with a newline,
+        and a stream's position can be put in front of them as they are (Redis does)."""
         head = ujson.dumps([self.event, self.exclude, self.close])
-        return (head + "\n" + self.encoded).encode("utf-8", "surrogatepass")
+        text = "%s\n%s\n%s" % (self.position or "", head, self.encoded)
+        return text.encode("utf-8", "surrogatepass")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Envelope:
-        head, _, encoded = data.decode("utf-8", "surrogatepass").partition("\n")
+        position, _, rest = data.decode("utf-8", "surrogatepass").partition("\n")
+        head, _, encoded = rest.partition("\n")
         event, exclude, close = ujson.loads(head)
-        return cls(encoded, event, exclude, tuple(close) if close else None)
+        return cls(encoded, event, exclude, tuple(close) if close else None, position or None)
 
 
 class Member(Protocol):
@@ -47,6 +59,12 @@ class Member(Protocol):
 
     def close(self, code: int, reason: str) -> None: ...
 
+    def receive_positioned(self, channel: str, envelope: Envelope, literal: str) -> bool:
+        """Queue a message that has a position in ``channel``'s stream: ``literal`` is the
+        message with its position (for connections that keep track of streams), the
+        envelope's own literal is without it."""
+        ...
+
 
 class LocalHub:
     """The open connections of this process, by channel."""
@@ -54,9 +72,15 @@ class LocalHub:
     def __init__(self) -> None:
         self._channels: dict[str, dict[str, Member]] = {}
         self._joined: dict[str, set[str]] = {}
+        self._members: dict[str, Member] = {}
+
+    def member(self, connection_id: str) -> Member | None:
+        """The connection of this process with that id, if one listens here."""
+        return self._members.get(connection_id)
 
     def add(self, connection: Member, channels: tuple[str, ...]) -> None:
         """``connection`` listens on ``channels`` too (it may already listen on others)."""
+        self._members[connection.id] = connection
         joined = self._joined.setdefault(connection.id, set())
         for channel in channels:
             joined.add(channel)
@@ -74,6 +98,8 @@ class LocalHub:
                     del self._channels[channel]
 
     def remove(self, connection: Member) -> None:
+        if self._members.get(connection.id) is connection:
+            del self._members[connection.id]
         self.discard(connection, tuple(self._joined.pop(connection.id, ())))
 
     def channels(self) -> list[str]:
@@ -96,6 +122,17 @@ class LocalHub:
             return len(members)
         delivered = 0
         encoded, event, exclude = envelope.encoded, envelope.event, envelope.exclude
+        if envelope.position is not None:
+            # Built once for every member, as the unpositioned literal is.
+            encoded = with_position(encoded, stream_id(channel), envelope.position)
+            for connection_id, connection in list(members.items()):
+                if connection_id == exclude:
+                    continue
+                if connection.filters_events and not connection.accepts(event):
+                    continue
+                if connection.receive_positioned(channel, envelope, encoded):
+                    delivered += 1
+            return delivered
         for connection_id, connection in list(members.items()):
             if connection_id == exclude:
                 continue
@@ -155,9 +192,14 @@ class BaseBackend:
     def leave(self, connection: Member) -> None:
         self.hub.remove(connection)
 
-    def publish(self, channel: str, envelope: Envelope) -> None:
+    def publish(self, channel: str, envelope: Envelope, history: History | None = None) -> None:
         """Deliver the envelope to every connection of ``channel``, in every process the
-        backend reaches. Never raises: a failure is logged and counted."""
+        backend reaches; with ``history``, keep it in the channel's stream first (one round
+        trip with Redis). Never raises: a failure is logged and counted."""
+        raise NotImplementedError
+
+    def replay(self, channel: str, since: Position, history: History) -> Replay:
+        """What ``channel``'s stream kept after ``since``, or a gap."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import BaseBackend, Envelope
+from .streams import History, MemoryStreams, Position, Replay
 
 
 class MemoryBackend(BaseBackend):
-    """Delivers each message straight to the connections of this process."""
+    """Delivers each message straight to the connections of this process; streams are kept
+    in memory (a restart loses them: a new epoch)."""
 
-    def publish(self, channel: str, envelope: Envelope) -> None:
+    def __init__(self, url: str | None = None, options: dict[str, Any] | None = None) -> None:
+        super().__init__(url, options)
+        self.streams = MemoryStreams()
+
+    def publish(self, channel: str, envelope: Envelope, history: History | None = None) -> None:
+        if history is not None:
+            envelope = self.streams.append(channel, history, envelope)
         self.hub.deliver(channel, envelope)
+
+    def replay(self, channel: str, since: Position, history: History) -> Replay:
+        return self.streams.replay(channel, since, history)

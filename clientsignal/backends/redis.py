@@ -21,6 +21,7 @@ import redis
 from redis.connection import parse_url as _redis_parse_url
 
 from .base import BaseBackend, Envelope, Member
+from .streams import History, Position, Replay, format_sequence, new_epoch
 
 if TYPE_CHECKING:
     import gevent
@@ -40,6 +41,32 @@ COMMAND_TIMEOUT = 1.0
 RETRY_AFTER = 1.0
 """Seconds a process without a subscriber skips Redis after a failed command."""
 SCHEMES = ("redis", "rediss", "unix")
+
+# Keep a message in its channel's stream and publish it with its position, in one round trip:
+# the stream gets a new epoch when its epoch key is gone (expired with it, or Redis lost its
+# data); each entry records the id before it, so a replay can tell whether entries after a
+# client's position were trimmed; entries older than the ttl are trimmed too.
+# KEYS: stream, epoch. ARGV: size, ttl in ms, a new epoch, the channel, the envelope's bytes
+# without a position (they start with a newline).
+_APPEND = """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  redis.call('DEL', KEYS[1])
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[2], epoch)
+end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local prev = '0-0'
+if last[1] then prev = last[1][1] end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'p', prev, 'm', ARGV[5])
+local now = redis.call('TIME')
+local cutoff = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[2])
+if cutoff > 0 then redis.call('XTRIM', KEYS[1], 'MINID', cutoff) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[4], epoch .. ':' .. id .. ARGV[5])
+return id
+"""
 
 
 def parse_url(url: str) -> dict[str, Any]:
@@ -97,6 +124,7 @@ class RedisBackend(BaseBackend):
             health_check_interval=10,
         )
         self._publisher = redis.Redis(connection_pool=pool)
+        self._append = self._publisher.register_script(_APPEND)
         self._wanted: set[str] = set()
         self._handlers: dict[str, Callable[[bytes], None]] = {}
         self._confirmed: set[str] = set()
@@ -118,12 +146,24 @@ class RedisBackend(BaseBackend):
 
     # -- publishing (any process) ------------------------------------------------------------
 
-    def publish(self, channel: str, envelope: Envelope) -> None:
+    def publish(self, channel: str, envelope: Envelope, history: History | None = None) -> None:
         if not self.available():
             self.stats["publish_errors"] += 1
             return
         try:
-            self._publisher.publish(channel, envelope.to_bytes())
+            if history is None:
+                self._publisher.publish(channel, envelope.to_bytes())
+            else:
+                self._append(
+                    keys=_stream_keys(channel),
+                    args=[
+                        history.size,
+                        int(history.ttl * 1000),
+                        new_epoch(),
+                        channel,
+                        envelope.to_bytes(),
+                    ],
+                )
         except (redis.RedisError, OSError) as error:
             self.stats["publish_errors"] += 1
             self.command_failed(error)
@@ -131,6 +171,37 @@ class RedisBackend(BaseBackend):
         self.stats["published"] += 1
         if self.state == "disconnected" and self._subscriber is None:
             self._set_state("connected")
+
+    def replay(self, channel: str, since: Position, history: History) -> Replay:
+        stream, epoch_key = _stream_keys(channel)
+        after = format_sequence(since.sequence)
+        try:
+            pipe = self._publisher.pipeline(transaction=False)
+            pipe.get(epoch_key)
+            pipe.xrange(stream, min="(" + after, max="+", count=history.size + 1)
+            pipe.xinfo_stream(stream)
+            epoch, entries, info = pipe.execute(raise_on_error=False)
+        except (redis.RedisError, OSError) as error:
+            self.command_failed(error)
+            return Replay(gap=True)
+        if not isinstance(epoch, bytes) or epoch.decode() != since.epoch:
+            return Replay(gap=True)
+        if isinstance(entries, Exception) or isinstance(info, Exception):
+            return Replay(gap=True)
+        if not entries:
+            # Nothing kept after the client's position: it missed something only if a later
+            # message was added since, and trimmed.
+            last = info.get("last-generated-id", b"0-0")
+            return Replay(gap=last.decode() != after)
+        if entries[0][1].get(b"p", b"").decode() != after:
+            return Replay(gap=True)  # the entry right after the client's was trimmed
+        prefix = epoch
+        return Replay(
+            [
+                Envelope.from_bytes(prefix + b":" + entry_id + fields[b"m"])
+                for entry_id, fields in entries
+            ]
+        )
 
     @property
     def client(self) -> redis.Redis:
@@ -272,6 +343,11 @@ class RedisBackend(BaseBackend):
                 error,
                 MAX_BACKOFF,
             )
+
+
+def _stream_keys(channel: str) -> list[str]:
+    """The keys of a channel's stream and of its epoch."""
+    return [channel + "|stream", channel + "|epoch"]
 
 
 def _safe(url: str) -> str:

@@ -38,6 +38,10 @@ class SockJSConnection:
     def on_message(self, message: str) -> None:
         """One message from the client."""
 
+    def after_open(self) -> None:
+        """Right after :meth:`on_open` (and the overrides that extend it) accepted the
+        session, before the client sees anything of it."""
+
     def on_close(self) -> None:
         """The session closed (by either side, or by timeout). Called once."""
 

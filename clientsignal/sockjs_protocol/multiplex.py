@@ -6,7 +6,8 @@ convention of sockjs' ``websocket-multiplex``:
 ==========================  ===============================================================
 client → server             meaning
 ==========================  ===============================================================
-``sub,/rooms/7``            open a channel to the endpoint ``/rooms/7``
+``sub,/rooms/7[,<query>]``  open a channel to the endpoint ``/rooms/7`` (``<query>``: more
+                            query string for this opening, e.g. recovery positions)
 ``msg,/rooms/7,<payload>``  one message to that channel's connection
 ``uns,/rooms/7``            close that channel
 ==========================  ===============================================================
@@ -50,6 +51,8 @@ NO_ENDPOINT = (4404, "No such endpoint")
 TOO_MANY_CHANNELS = (4429, "Too many channels")
 CHANNEL_LIMIT = 100
 """Channels one multiplexed session may have open at once."""
+MAX_EXTRA = 8192
+"""Characters of a ``sub`` message's extra query string."""
 
 
 @dataclass
@@ -179,7 +182,7 @@ class MultiplexConnection(SockJSConnection):
             self.close(*MALFORMED)
             return
         if kind == "sub":
-            self.subscribe(topic)
+            self.subscribe(topic, payload)
         elif kind == "uns":
             channel = self.channels.get(topic)
             if channel is not None:
@@ -201,11 +204,16 @@ class MultiplexConnection(SockJSConnection):
         for channel in list(self.channels.values()):
             channel.end(self.session.close_code, self.session.close_reason)
 
-    def subscribe(self, topic: str) -> None:
-        """Open a channel to the endpoint named by ``topic``."""
+    def subscribe(self, topic: str, extra: str = "") -> None:
+        """Open a channel to the endpoint named by ``topic``; ``extra`` (the rest of the
+        ``sub`` message) is more query string for this opening only, such as a reconnecting
+        client's recovery positions, which would be out of place in the topic every message
+        of the channel repeats."""
         if topic in self.channels:
             return  # already open: a repeated sub changes nothing
         path, _, query = topic.partition("#")[0].partition("?")
+        if extra:
+            query = "&".join(part for part in (query, extra[:MAX_EXTRA]) if part)
         endpoint = self.resolve(path)
         if endpoint is None:
             logger.info("multiplexed session %s: no endpoint %r", self.session.tag, path)

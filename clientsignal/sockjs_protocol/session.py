@@ -122,6 +122,8 @@ class Session:
         self.connection = connection
         if not self._safely("on_open", call):
             self.close(*SERVER_ERROR)
+        elif not self.is_closed and not self._safely("after_open", connection.after_open):
+            self.close(*SERVER_ERROR)
         if self.rejected:
             self._open_pending = False
             self.queue, self.queued_bytes = [], 0

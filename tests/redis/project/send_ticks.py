@@ -3,6 +3,7 @@
 python send_ticks.py N ORIGIN            the broadcast signal, N times
 python send_ticks.py group NAME TEXT     clientsignal.send_to_group
 python send_ticks.py user PK TEXT        clientsignal.send_to_user
+python send_ticks.py numbered FROM TO     the numbered signal (kept in history), FROM to TO-1
 """
 
 import os
@@ -13,7 +14,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "redisproject.settings")
 django.setup()
 
-from redisproject import tick  # noqa: E402
+from redisproject import numbered, tick  # noqa: E402
 
 import clientsignal  # noqa: E402
 from clientsignal.backends import get_backend  # noqa: E402
@@ -22,6 +23,9 @@ if sys.argv[1] == "group":
     clientsignal.send_to_group(sys.argv[2], "news", {"text": sys.argv[3]})
 elif sys.argv[1] == "user":
     clientsignal.send_to_user(int(sys.argv[2]), "dm", {"text": sys.argv[3]})
+elif sys.argv[1] == "numbered":
+    for n in range(int(sys.argv[2]), int(sys.argv[3])):
+        numbered.send(sender=None, n=n, origin="history")
 else:
     count, origin = int(sys.argv[1]), sys.argv[2]
     for n in range(count):

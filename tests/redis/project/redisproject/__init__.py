@@ -66,3 +66,19 @@ def repeat(sender, connection, text, **kwargs):
 
 
 say.connect(repeat, weak=False)
+
+
+numbered = Signal(providing_args=["n", "origin"])
+
+
+class HistoryConnection(SignalConnection):
+    """Mounted on "/history": keeps its last messages for clients that reconnect."""
+
+    history = {"size": 50, "ttl": 60}
+
+    def on_open(self, request):
+        super().on_open(request)
+        self.send("hello", {"pid": os.getpid()})
+
+
+HistoryConnection.broadcast("numbered", numbered)

@@ -20,6 +20,7 @@ CLIENTSIGNAL_BACKEND_OPTIONS = {"CHANNEL_PREFIX": "cstest"}
 CLIENTSIGNAL_CONNECTIONS = {
     "/signals": "redisproject.TickConnection",
     "/rooms/<int:room_id>": "redisproject.RoomConnection",
+    "/history": "redisproject.HistoryConnection",
 }
 CLIENTSIGNAL_MULTIPLEX = "/multiplex"
 CLIENTSIGNAL_SOCKJS_OPTIONS = {"heartbeat_delay": 1}

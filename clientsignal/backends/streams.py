@@ -1,0 +1,160 @@
+"""History: the last messages of a channel, with positions, so a client that was away gets
+what it missed.
+
+A channel that keeps history is a *stream*. Each message published to it gets a position
+that only grows, and the stream has an *epoch*: a random name that changes whenever its
+history is lost (it expired, Redis restarted, the process restarted), so a client's old
+position is never read in a new history. A client sees a stream by a short id (a digest of
+the channel's name) and a position token ``"<epoch>:<sequence>"``; it gives both back when it
+reconnects, and the server replays what came after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .base import Envelope
+
+Sequence = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class History:
+    """How much history a stream keeps: its last ``size`` messages, none older than ``ttl``
+    seconds (a stream with no message for ``ttl`` seconds is forgotten: a new epoch)."""
+
+    size: int = 100
+    ttl: float = 300.0
+
+    @classmethod
+    def of(cls, value: Any) -> History | None:
+        """A class's ``history`` attribute: None, True (the defaults) or a dict."""
+        if not value:
+            return None
+        if value is True:
+            return cls()
+        if isinstance(value, History):
+            return value
+        return cls(**value)
+
+    def wider(self, other: History | None) -> History:
+        """What keeps as much as both."""
+        if other is None:
+            return self
+        return History(max(self.size, other.size), max(self.ttl, other.ttl))
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a client is in a stream: the stream's epoch and a message's sequence."""
+
+    epoch: str
+    sequence: Sequence
+
+    @property
+    def token(self) -> str:
+        return "%s:%s" % (self.epoch, format_sequence(self.sequence))
+
+    @classmethod
+    def parse(cls, token: str) -> Position | None:
+        """The position of a client's token, or None when it is not one."""
+        epoch, _, sequence = token.partition(":")
+        parsed = parse_sequence(sequence)
+        if not epoch or len(epoch) > 32 or not epoch.isalnum() or parsed is None:
+            return None
+        return cls(epoch, parsed)
+
+
+def parse_sequence(text: str) -> Sequence | None:
+    """``"1700000000000-3"`` (a Redis stream id) or ``"42"``."""
+    first, _, second = text.partition("-")
+    if not first.isdigit() or (second and not second.isdigit()) or len(text) > 42:
+        return None
+    return int(first), int(second or 0)
+
+
+def format_sequence(sequence: Sequence) -> str:
+    return "%d-%d" % sequence
+
+
+def stream_id(channel: str) -> str:
+    """The id under which clients see a channel's stream: a digest, so that the channel's name
+    (a group's, a user's) is not shown."""
+    return hashlib.sha256(channel.encode("utf-8")).hexdigest()[:12]
+
+
+def with_position(literal: str, stream: str, token: str) -> str:
+    """A message literal (``"{\\"event\\":...}"``) with its stream and position added:
+    ``{"s": stream, "p": token, "event": ...}``, by joining strings (never decoded)."""
+    if not literal.startswith('"{'):
+        return literal
+    return '"{\\"s\\":\\"%s\\",\\"p\\":\\"%s\\",%s' % (stream, token, literal[2:])
+
+
+@dataclass
+class Replay:
+    """What a client missed in one stream: its envelopes in order (each with its position),
+    or a gap (the history does not reach back to its position, or its epoch is gone)."""
+
+    entries: list[Envelope] = field(default_factory=list)
+    gap: bool = False
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(4)
+
+
+@dataclass
+class _Stream:
+    epoch: str
+    entries: deque[tuple[Sequence, float, Envelope]]
+    dropped: Sequence = (0, 0)  # the newest sequence no longer kept
+    last: float = 0.0
+
+
+class MemoryStreams:
+    """The streams of the in-process backend: a deque per channel. Sequences are counted
+    across every stream, so a replay of several streams can be put in the order the
+    messages were sent (as Redis's time-based ids allow)."""
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._streams: dict[str, _Stream] = {}
+        self._clock = clock
+        self._next = 1
+
+    def append(self, channel: str, history: History, envelope: Envelope) -> Envelope:
+        """Keep ``envelope`` as the stream's next message: the envelope with its position."""
+        now = self._clock()
+        stream = self._streams.get(channel)
+        if stream is None or now - stream.last > history.ttl:
+            stream = self._streams[channel] = _Stream(new_epoch(), deque())
+        self._expire(stream, history, now)
+        sequence = (self._next, 0)
+        self._next += 1
+        stream.last = now
+        positioned = replace(envelope, position=Position(stream.epoch, sequence).token)
+        stream.entries.append((sequence, now, positioned))
+        while len(stream.entries) > history.size:
+            stream.dropped = stream.entries.popleft()[0]
+        return positioned
+
+    def replay(self, channel: str, since: Position, history: History) -> Replay:
+        """What came after ``since`` in ``channel``'s stream."""
+        now = self._clock()
+        stream = self._streams.get(channel)
+        if stream is None or now - stream.last > history.ttl or stream.epoch != since.epoch:
+            return Replay(gap=True)
+        self._expire(stream, history, now)
+        if since.sequence < stream.dropped:
+            return Replay(gap=True)
+        return Replay([e for sequence, _at, e in stream.entries if sequence > since.sequence])
+
+    def _expire(self, stream: _Stream, history: History, now: float) -> None:
+        while stream.entries and now - stream.entries[0][1] > history.ttl:
+            stream.dropped = stream.entries.popleft()[0]

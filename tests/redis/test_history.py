@@ -1,0 +1,136 @@
+"""History in Redis: one round trip per message, replays in order, gaps said; and a client
+that reconnects to any of two workers gets what it missed, once, in order."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+import redis
+
+from clientsignal.backends import Envelope
+from clientsignal.backends.redis import RedisBackend
+from clientsignal.backends.streams import History, Position
+from tests.support.sockjs import SignalClient
+
+from .conftest import send_ticks
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def backend(redis_server):
+    backend = RedisBackend(redis_server.url, {"CHANNEL_PREFIX": "h" + uuid.uuid4().hex[:6]})
+    yield backend
+    backend.close()
+
+
+def publish(backend, channel, n, history):
+    """Publish message n; its position, as a subscriber sees it."""
+    listener = redis.Redis.from_url(backend.url).pubsub()
+    listener.subscribe(channel)
+    listener.get_message(timeout=1)
+    backend.publish(channel, Envelope('"{\\"n\\":%d}"' % n, "n"), history)
+    message = listener.get_message(timeout=2)
+    listener.close()
+    return Envelope.from_bytes(message["data"]).position
+
+
+def test_a_message_is_kept_and_published_in_one_round_trip(backend):
+    channel = backend.channel("news")
+    history = History(size=10, ttl=60)
+    backend.publish(channel, Envelope('"{}"', "n"), history)  # loads the script once
+    sent = []
+    execute = backend.client.execute_command
+
+    def counted(*args, **kwargs):
+        sent.append(args[0])
+        return execute(*args, **kwargs)
+
+    backend.client.execute_command = counted
+    for _ in range(5):
+        backend.publish(channel, Envelope('"{}"', "n"), history)
+    assert sent == ["EVALSHA"] * 5  # kept, trimmed, expired and published: one command each
+
+
+def test_a_replay_is_what_came_after_in_order(backend):
+    channel = backend.channel("news")
+    history = History(size=10, ttl=60)
+    positions = [publish(backend, channel, n, history) for n in range(5)]
+    replay = backend.replay(channel, Position.parse(positions[1]), history)
+    assert not replay.gap
+    assert [json.loads(json.loads(e.encoded))["n"] for e in replay.entries] == [2, 3, 4]
+    assert [e.position for e in replay.entries] == positions[2:]
+    assert backend.replay(channel, Position.parse(positions[4]), history).entries == []
+
+
+def test_a_position_before_what_is_kept_is_a_gap(backend):
+    channel = backend.channel("news")
+    history = History(size=3, ttl=60)
+    positions = [publish(backend, channel, n, history) for n in range(6)]
+    assert backend.replay(channel, Position.parse(positions[1]), history).gap
+    assert not backend.replay(channel, Position.parse(positions[2]), history).gap
+
+
+def test_a_lost_history_is_a_new_epoch(backend, redis_server):
+    channel = backend.channel("news")
+    history = History(size=10, ttl=60)
+    before = publish(backend, channel, 0, history)
+    redis.Redis.from_url(redis_server.url).flushall()  # Redis lost its data
+    after = publish(backend, channel, 1, history)
+    assert before.split(":")[0] != after.split(":")[0]
+    assert backend.replay(channel, Position.parse(before), history).gap
+
+
+def recovered(url, away, timeout=10):
+    """A client reconnecting with what it remembers; its first events after hello."""
+    query = urlencode(
+        {
+            "recover": ",".join("%s~%s" % i for i in away["positions"].items()),
+            "resume": away["resume"],
+        }
+    )
+    return SignalClient(url, query=query, background=True, timeout=timeout)
+
+
+def read(client, away, count):
+    """``count`` numbered events, remembering positions and the resume token as the JS
+    client does; other events are skipped."""
+    numbers = []
+    while len(numbers) < count:
+        event = client.next_event()
+        if "resume" in event:
+            away["resume"] = event["resume"]
+            continue
+        if "s" in event:
+            away["positions"][event["s"]] = event["p"]
+        if event.get("event") == "hello":
+            away["pids"].add(event["data"]["pid"])
+        if event.get("event") == "numbered":
+            numbers.append(event["data"]["n"])
+    return numbers
+
+
+def test_a_client_reconnecting_to_either_worker_gets_what_it_missed_once(
+    socket_server, redis_server
+):
+    url = socket_server.url + "/history"
+    away: dict = {"positions": {}, "resume": "", "pids": set()}
+    client = SignalClient(url, background=True)
+    assert send_ticks(redis_server.url, "numbered", 0, 5).returncode == 0
+    assert read(client, away, 5) == [0, 1, 2, 3, 4]
+    rounds = 0
+    while len(away["pids"]) < 2 or rounds < 3:  # until it has reconnected to both workers
+        rounds += 1
+        assert rounds <= 20, "every reconnection landed on one worker"
+        client.close()
+        start = rounds * 5
+        assert send_ticks(redis_server.url, "numbered", start, start + 5).returncode == 0
+        client = recovered(url, away)
+        got = read(client, away, 5)
+        assert got == list(range(start, start + 5)), got  # missed ones, in order, once
+    assert send_ticks(redis_server.url, "numbered", 1000, 1001).returncode == 0
+    assert read(client, away, 1) == [1000]  # live again, nothing doubled at the seam
+    client.close()
