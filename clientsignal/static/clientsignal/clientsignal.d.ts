@@ -20,6 +20,8 @@ declare namespace SignalSocket {
     maxQueue?: number;
     /** Reconnect attempts in a row (without an open) before giving up. Default Infinity. */
     maxRetries?: number;
+    /** ms a call() waits for its answer before it is rejected. Default 10000. */
+    callTimeout?: number;
     /** A SockJS-compatible constructor for environments without a global SockJS. */
     SockJS?: new (url: string, reserved?: null, options?: Record<string, unknown>) => unknown;
     /** Random source for the jitter, in [0, 1). Default Math.random. */
@@ -38,6 +40,12 @@ declare namespace SignalSocket {
   /** `attempt`: 1, 2, ... since the last open; `delay`: ms before that attempt. */
   interface ReconnectingInfo { attempt: number; delay: number; }
   interface ErrorInfo { message: string; [key: string]: unknown; }
+  /** The streams whose missed messages could not be replayed: refetch what they concern. */
+  interface GapInfo { streams: { id: string; name: string }[]; }
+  interface CallOptions { /** ms before the call is rejected with Error('timeout'). */ timeout?: number; }
+  /** A rejected call: its message is the server's ('unknown event ...'), 'timeout',
+   * 'disconnected' (the connection dropped while it was out) or 'closed'. */
+  interface CallError extends Error { event: string; reply?: { message: string }; }
   type Handler<T = any> = (data: T, name: string) => void;
 }
 
@@ -73,11 +81,18 @@ declare class SignalSocket {
   /** Before each reconnect attempt, including each one after a failed attempt. */
   on(name: 'reconnecting', fn: SignalSocket.Handler<SignalSocket.ReconnectingInfo>): this;
   on(name: 'error', fn: SignalSocket.Handler<SignalSocket.ErrorInfo>): this;
+  /** After a reconnect, streams whose history did not reach back far enough. */
+  on(name: 'gap', fn: SignalSocket.Handler<SignalSocket.GapInfo>): this;
   on<T = any>(name: string, fn: SignalSocket.Handler<T>): this;
   once<T = any>(name: string, fn: SignalSocket.Handler<T>): this;
   off(name: string, fn?: SignalSocket.Handler): this;
   /** Send an event; returns false when it was queued (or dropped after close()). */
   send(name: string, data?: unknown): boolean;
+  /**
+   * Fire the listened signal `name` and get what its receivers returned: the one answer,
+   * null when none answers, a list when several do. Rejects with SignalSocket.CallError.
+   */
+  call<T = any>(name: string, data?: unknown, options?: SignalSocket.CallOptions): Promise<T>;
   /**
    * Close for good: no reconnect. Fires close (this code, default 1000) unless one was fired
    * since the last open, as when the socket is reconnecting after a drop.

@@ -22,6 +22,17 @@
  *   - reconnecting {attempt, delay}: before each reconnect attempt.
  * Open, drop, three failed attempts, success: open, close, reconnecting x4, open.
  *
+ * Calls: sock.call(name, data, {timeout}) sends {"event", "data", "call": id} and returns a
+ * Promise of the listened signal's receivers' answer, {"reply": id, "data": ...}; an error
+ * reply ({"reply": id, "error": {"message"}}), the timeout, or the connection dropping while
+ * the call is out reject it. A call made while reconnecting is sent (and answered) once open.
+ *
+ * History: messages of a stream the server keeps carry {"s": stream, "p": position}; the
+ * socket remembers the last position of each, and the resume token the server gives
+ * ({"resume": token}), and asks for what it missed when it reconnects (?recover=...&resume=...,
+ * or the third field of "sub" for a channel). What cannot be replayed comes as a `gap` event
+ * ({streams: [{id, name}]}): refetch the state it concerns.
+ *
  * Multiplexing: with a multiplexed service (option `multiplex`, by default the prefix the
  * template tag gives in the script's data-multiplex attribute), every SignalSocket of the page
  * whose endpoint is on that server shares one SockJS session: each is a channel, subscribed
@@ -59,6 +70,7 @@
     jitter: 0.5,
     maxQueue: 1000,
     maxRetries: Infinity,
+    callTimeout: 10000,
     SockJS: undefined,
     random: Math.random,
     multiplex: scriptMultiplex
@@ -74,7 +86,11 @@
     this._SockJS = this.options.SockJS || GlobalSockJS;
     if (!this._SockJS) { throw new Error('SignalSocket needs sockjs-client (global SockJS)'); }
     this._handlers = {};
-    this._queue = [];
+    this._queue = [];  // {text, call}: sends and calls made while not open, in order
+    this._calls = {};  // call id -> {resolve, reject, timer, sent}
+    this._nextCall = 1;
+    this._positions = {};  // stream id -> position of the last message seen
+    this._resume = '';
     this._attempt = 0;
     this._timer = null;
     this._stopped = false;
@@ -139,6 +155,58 @@
   /** Send the event `name` to the server; queued while the socket is not open. */
   SignalSocket.prototype.send = function (name, data) {
     var text = JSON.stringify({event: name, data: data === undefined ? {} : data});
+    return this._transmit(text, null);
+  };
+
+  /**
+   * Call the server: fire the listened signal `name` and resolve with what its receivers
+   * returned (the one answer, null when none answers, a list when several do). Rejected with
+   * the server's error message, after `options.timeout` ms (default: the callTimeout option),
+   * or when the connection drops while the call is out. Made while reconnecting, it is sent
+   * once the socket is open again.
+   */
+  SignalSocket.prototype.call = function (name, data, options) {
+    var self = this;
+    var id = this._nextCall++;
+    var timeout = (options && options.timeout) || this.options.callTimeout;
+    return new Promise(function (resolve, reject) {
+      if (self._stopped) { reject(callError('closed', name)); return; }
+      var pending = self._calls[id] = {resolve: resolve, reject: reject, timer: null, sent: false, name: name};
+      pending.timer = setTimeout(function () {
+        self._settle(id, callError('timeout', name));
+      }, timeout);
+      var text = JSON.stringify({event: name, data: data === undefined ? {} : data, call: id});
+      pending.sent = self._transmit(text, id);
+    });
+  };
+
+  function callError(message, name, reply) {
+    var error = new Error(message);
+    error.event = name;
+    if (reply) { error.reply = reply; }
+    return error;
+  }
+
+  // Resolve (`error` undefined) or reject call `id`, once.
+  SignalSocket.prototype._settle = function (id, error, value) {
+    var pending = this._calls[id];
+    if (!pending) { return; }
+    delete this._calls[id];
+    clearTimeout(pending.timer);
+    if (error) { pending.reject(error); } else { pending.resolve(value); }
+  };
+
+  // The calls out when the connection drops may or may not have run: rejected, never resent.
+  SignalSocket.prototype._dropCalls = function (everything) {
+    for (var id in this._calls) {
+      if (everything || this._calls[id].sent) {
+        this._settle(id, callError(everything ? 'closed' : 'disconnected', this._calls[id].name));
+      }
+    }
+  };
+
+  // Send `text` now if open (true), else queue it (false).
+  SignalSocket.prototype._transmit = function (text, call) {
     if (this._mux && this._state === OPEN) {
       this._mux.send(this._topic, text);
       return true;
@@ -148,13 +216,31 @@
       return true;
     }
     if (this._stopped) { return false; }
-    this._queue.push(text);
+    this._queue.push({text: text, call: call});
     if (this._queue.length > this.options.maxQueue) {
-      this._queue.shift();
+      var dropped = this._queue.shift();
+      if (dropped.call !== null) { this._settle(dropped.call, callError('send queue full', '')); }
       this._emit('error', {message: 'send queue full: dropped the oldest message'});
     }
     return false;
   };
+
+  // What a reconnecting socket asks for: the positions it has seen, and its resume token.
+  SignalSocket.prototype._recovery = function () {
+    var parts = [];
+    for (var stream in this._positions) { parts.push(stream + '~' + this._positions[stream]); }
+    var query = [];
+    if (parts.length) { query.push('recover=' + encodeURIComponent(parts.join(','))); }
+    if (this._resume) { query.push('resume=' + encodeURIComponent(this._resume)); }
+    return query.join('&');
+  };
+
+  function withQuery(url, query) {
+    if (!query) { return url; }
+    var hash = url.indexOf('#');
+    var base = hash === -1 ? url : url.slice(0, hash);
+    return base + (base.indexOf('?') === -1 ? '?' : '&') + query + (hash === -1 ? '' : url.slice(hash));
+  }
 
   /**
    * Close for good: no reconnect. Fires `close` (this code and reason) unless one was fired
@@ -166,6 +252,7 @@
     code = code || 1000;
     reason = reason || 'Normal closure';
     if (this._timer !== null) { clearTimeout(this._timer); this._timer = null; }
+    this._dropCalls(true);
     if (this._mux) {
       this._mux.remove(this);
     } else if (this._sock && this._sock.readyState !== CLOSED) {
@@ -193,7 +280,8 @@
     }
     this._state = CONNECTING;
     var self = this;
-    var sock = this._sock = new this._SockJS(this.url, null, sockjsOptions(this.options));
+    var url = withQuery(this.url, this._recovery());
+    var sock = this._sock = new this._SockJS(url, null, sockjsOptions(this.options));
     sock.onopen = function () {
       if (sock !== self._sock) { return; }
       self._opened();
@@ -215,7 +303,8 @@
     return result;
   }
 
-  // One message from the server: {"event": name, "data": ...}.
+  // One message from the server: {"event": name, "data": ...} (with {"s", "p"} in a stream),
+  // a call's {"reply": id, ...}, or {"resume": token}.
   SignalSocket.prototype._receive = function (text) {
     var message;
     try {
@@ -223,6 +312,22 @@
     } catch (err) {
       this._emit('error', {message: 'malformed message from server', data: text});
       return;
+    }
+    if (message && message.reply !== undefined) {
+      var pending = this._calls[message.reply];
+      if (pending && message.error) {
+        this._settle(message.reply, callError(message.error.message, pending.name, message.error));
+      } else {
+        this._settle(message.reply, undefined, message.data);
+      }
+      return;
+    }
+    if (message && typeof message.resume === 'string') {
+      this._resume = message.resume;
+      return;
+    }
+    if (message && typeof message.s === 'string' && typeof message.p === 'string') {
+      this._positions[message.s] = message.p;
     }
     if (message && typeof message.event === 'string') {
       this._emit(message.event, message.data);
@@ -239,7 +344,9 @@
     var queued = this._queue;
     this._queue = [];
     for (var i = 0; i < queued.length; i++) {
-      if (this._mux) { this._mux.send(this._topic, queued[i]); } else { this._sock.send(queued[i]); }
+      var item = queued[i];
+      if (this._mux) { this._mux.send(this._topic, item.text); } else { this._sock.send(item.text); }
+      if (item.call !== null && this._calls[item.call]) { this._calls[item.call].sent = true; }
     }
     this._emit('open', {transport: this.transport, multiplexed: this._mux !== null});
   };
@@ -252,12 +359,14 @@
   SignalSocket.prototype._closed = function (info, retry, delay) {
     var wasOpen = this._state === OPEN;
     this._state = CLOSED;
+    this._dropCalls(false);
     var o = this.options;
     var giveUp = this._stopped || !o.reconnect || FINAL_CODES.indexOf(info.code) !== -1 ||
         this._attempt >= o.maxRetries;
     if (wasOpen || giveUp) { this._emitClose(info); }
     if (giveUp) {
       this._stopped = true;
+      this._dropCalls(true);
       if (this._mux) { this._mux.remove(this); }
       return;
     }
@@ -343,7 +452,7 @@
     }
     this.members[socket._topic] = socket;
     if (this.sock && this.sock.readyState === OPEN) {
-      this.sock.send('sub,' + socket._topic);
+      this.sock.send(subscription(socket));
     } else if (!this.sock && this._timer === null) {
       this._connect();
     }
@@ -364,6 +473,12 @@
     }
   };
 
+  // "sub,<topic>", with the member's recovery request as a third field when it has one.
+  function subscription(member) {
+    var recovery = member._recovery();
+    return 'sub,' + member._topic + (recovery ? ',' + recovery : '');
+  }
+
   Multiplexer.prototype.send = function (topic, text) {
     this.sock.send('msg,' + topic + ',' + text);
   };
@@ -379,7 +494,7 @@
       self._attempt = 0;
       for (var topic in self.members) {
         // Not those waiting out their own backoff after the server closed their channel.
-        if (self.members[topic]._timer === null) { sock.send('sub,' + topic); }
+        if (self.members[topic]._timer === null) { sock.send(subscription(self.members[topic])); }
       }
     };
     sock.onmessage = function (e) {
