@@ -23,6 +23,7 @@ from django.utils.crypto import salted_hmac
 
 from . import conf, encoding, publishing, recovery
 from .backends import BaseBackend, Envelope, get_backend, is_redis_url
+from .backends.presence import Entry, summary
 from .backends.streams import History
 from .sockjs_protocol import Request, SockJSConnection
 
@@ -70,6 +71,15 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     that reconnects gets what it missed: ``{"size": 100, "ttl": 300}`` (messages, seconds),
     or True for those defaults. See :mod:`clientsignal.recovery`."""
 
+    presence: ClassVar[bool] = False
+    """Count this class's connections where they are (the class, its URL arguments, the
+    groups they join), for :meth:`present` and :func:`clientsignal.presence`."""
+
+    presence_events: ClassVar[bool] = False
+    """With ``presence``: when a user's first connection arrives in a place, the others
+    there get a ``join`` event (``{"user": {"id", "username"}, "where": ...}``), and a
+    ``leave`` event when their last one goes."""
+
     backend_url: ClassVar[str | None] = None
     """The backend this class publishes through; None means ``CLIENTSIGNAL_BACKEND``."""
 
@@ -86,6 +96,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         self.user: Any = None
         self.kwargs: dict[str, Any] = {}
         self.streams: recovery.Streams | None = None
+        self._places: dict[str, str] = {}  # presence: channel -> its name in events
         self._wanted: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -281,6 +292,11 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             for channel, history, stream_name in streams:
                 self.streams.add(channel, history, stream_name)
         backend.join(self, tuple(channel for channel, _history, _name in streams))
+        if self.presence:
+            self._arrive(backend, backend.channel(self.channel_name()), name)
+            if self.kwargs:
+                where = "%s %s" % (name, arguments)
+                self._arrive(backend, self.url_channel(backend, self.kwargs), where)
         lifecycle.debug(
             "connect %s %s %s user=%s transport=%s",
             name,
@@ -395,7 +411,10 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         self.fire(name, signal, data, call=call)
 
     def on_close(self) -> None:
-        self.get_backend().leave(self)
+        backend = self.get_backend()
+        for place in list(self._places):
+            self._depart(backend, place)
+        backend.leave(self)
         close_old_connections()
         lifecycle.debug(
             "disconnect %s %s code=%s reason=%r",
@@ -415,10 +434,55 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         if self.streams is not None:
             self.streams.add(channel, self.target_history(), "group " + group)
         backend.join(self, (channel,))
+        if self.presence:
+            self._arrive(backend, channel, group)
 
     def leave(self, group: str) -> None:
         backend = self.get_backend()
-        backend.leave_channels(self, (backend.target_channel("group", group),))
+        channel = backend.target_channel("group", group)
+        if channel in self._places:
+            self._depart(backend, channel)
+        backend.leave_channels(self, (channel,))
+
+    # -- presence --------------------------------------------------------------------------
+
+    @classmethod
+    def present(cls, **url_kwargs: Any) -> list[dict[str, Any]]:
+        """Who is connected to this class (with ``url_kwargs``: opened with those URL
+        arguments), in every process: ``[{"user": {"id", "username"}, "connections": 2},
+        ..., {"user": None, "connections": 5}]`` (anonymous visitors last)."""
+        backend = cls.get_backend()
+        if url_kwargs:
+            place = cls.url_channel(backend, url_kwargs)
+        else:
+            place = backend.channel(cls.channel_name())
+        return summary(backend.presence(place))
+
+    def _entry(self) -> Entry:
+        user = self.user
+        if getattr(user, "is_authenticated", False):
+            return Entry(str(user.pk), user.get_username(), self.id)
+        return Entry("", "", self.id)
+
+    def _arrive(self, backend: BaseBackend, place: str, where: str) -> None:
+        self._places[place] = where
+        entry = self._entry()
+        if backend.presence_add(place, entry) == 1 and entry.user_id:
+            self._presence_event(place, "join", where, entry)
+
+    def _depart(self, backend: BaseBackend, place: str) -> None:
+        where = self._places.pop(place)
+        entry = self._entry()
+        if backend.presence_remove(place, entry) == 0 and entry.user_id:
+            self._presence_event(place, "leave", where, entry)
+
+    def _presence_event(self, place: str, event: str, where: str, entry: Entry) -> None:
+        if self.presence_events:
+            [user] = summary([entry])
+            data = {"user": user["user"], "where": where}
+            publishing.publish(
+                type(self), lambda _backend: place, event, data, exclude=self.id, on_commit=False
+            )
 
     @classmethod
     def url_channel(cls, backend: BaseBackend, url_kwargs: dict[str, Any]) -> str:
@@ -599,6 +663,13 @@ def listen(name: str, signal: django.dispatch.Signal) -> None:
 def broadcast(name: str, signal: django.dispatch.Signal) -> None:
     """Register ``signal`` as a broadcast event on :class:`SignalConnection`."""
     SignalConnection.broadcast(name, signal)
+
+
+def presence(group: str) -> list[dict[str, Any]]:
+    """Who is connected to ``group`` (connections of classes with ``presence`` that joined
+    it), in every process: ``[{"user": {"id", "username"}, "connections": 2}, ...]``."""
+    backend = SignalConnection.get_backend()
+    return summary(backend.presence(backend.target_channel("group", group)))
 
 
 def send_to_group(group: str, event: str, data: Any = None, *, on_commit: bool = True) -> None:

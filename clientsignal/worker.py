@@ -11,6 +11,7 @@ import gevent
 from gevent.event import Event
 
 from . import stats
+from .backends import all_backends, presence
 from .gevent_io import gunicorn_worker
 from .gevent_io.forwarding import SessionCluster
 from .gevent_io.http import clock
@@ -42,6 +43,7 @@ class Worker:
         self._starting = False
         self._ready = Event()
         self._next_stats = 0.0
+        self._next_presence = 0.0
         stats.register(services)
 
     def start(self, server_software: str = "") -> None:
@@ -119,6 +121,10 @@ class Worker:
                 logger.exception("expiring sessions failed")
         if self.cluster is not None:
             self.cluster.refresh(now)
+        if now >= self._next_presence:
+            self._next_presence = now + presence.REFRESH
+            for backend in all_backends():
+                backend.refresh_presence()
         if now >= self._next_stats:
             self._next_stats = now + stats.PUBLISH_INTERVAL
             try:

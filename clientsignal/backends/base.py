@@ -11,6 +11,7 @@ import ujson
 from .streams import stream_id, with_position
 
 if TYPE_CHECKING:
+    from .presence import Entry
     from .streams import History, Position, Replay
 
 
@@ -201,6 +202,25 @@ class BaseBackend:
     def replay(self, channel: str, since: Position, history: History) -> Replay:
         """What ``channel``'s stream kept after ``since``, or a gap."""
         raise NotImplementedError
+
+    # Presence (see .presence): places are channels; a connection is present in a place
+    # from add to remove (or, with Redis, until its worker stops refreshing it).
+
+    def presence_add(self, place: str, entry: Entry) -> int:
+        """Count ``entry`` in ``place``; how many entries its user has there now."""
+        raise NotImplementedError
+
+    def presence_remove(self, place: str, entry: Entry) -> int:
+        """Forget ``entry``; how many entries its user has left in ``place``."""
+        raise NotImplementedError
+
+    def presence(self, place: str) -> list[Entry]:
+        """The entries of ``place``, in every process the backend reaches."""
+        raise NotImplementedError
+
+    def refresh_presence(self) -> None:
+        """Keep this process's entries alive (the worker's reaper calls it every few
+        seconds); a backend whose entries cannot outlive their process does nothing."""
 
     def close(self) -> None:
         """Release connections and greenlets (tests, shutdown)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import BaseBackend, Envelope
+from .presence import Entry, MemoryPresence
 from .streams import History, MemoryStreams, Position, Replay
 
 
@@ -15,6 +16,7 @@ class MemoryBackend(BaseBackend):
     def __init__(self, url: str | None = None, options: dict[str, Any] | None = None) -> None:
         super().__init__(url, options)
         self.streams = MemoryStreams()
+        self.present = MemoryPresence()
 
     def publish(self, channel: str, envelope: Envelope, history: History | None = None) -> None:
         if history is not None:
@@ -23,3 +25,12 @@ class MemoryBackend(BaseBackend):
 
     def replay(self, channel: str, since: Position, history: History) -> Replay:
         return self.streams.replay(channel, since, history)
+
+    def presence_add(self, place: str, entry: Entry) -> int:
+        return self.present.add(place, entry)
+
+    def presence_remove(self, place: str, entry: Entry) -> int:
+        return self.present.remove(place, entry)
+
+    def presence(self, place: str) -> list[Entry]:
+        return self.present.entries(place)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ import redis
 from redis.connection import parse_url as _redis_parse_url
 
 from .base import BaseBackend, Envelope, Member
+from .presence import TTL, Entry
 from .streams import History, Position, Replay, format_sequence, new_epoch
 
 if TYPE_CHECKING:
@@ -66,6 +68,44 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('PUBLISH', ARGV[4], epoch .. ':' .. id .. ARGV[5])
 return id
+"""
+
+# Presence: a sorted set per place, each entry's score the (server) time it expires at.
+# KEYS: the place's set. ARGV: ttl in ms, the entry, the prefix its user's entries share.
+# Returns how many live entries that user has there after the change.
+_PRESENCE_COUNT = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local now = now_ms()
+if ARGV[4] == 'add' then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+else
+  redis.call('ZREM', KEYS[1], ARGV[2])
+end
+local n = 0
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')) do
+  if string.sub(m, 1, #ARGV[3]) == ARGV[3] then n = n + 1 end
+end
+return n
+"""
+# KEYS: the place's set. ARGV: ttl in ms, then this worker's entries there: refreshed, and
+# the expired entries of any worker removed.
+_PRESENCE_REFRESH = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end
+if #ARGV > 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 0
+"""
+# KEYS: the place's set. The live entries.
+_PRESENCE_LIVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 """
 
 
@@ -125,6 +165,12 @@ class RedisBackend(BaseBackend):
         )
         self._publisher = redis.Redis(connection_pool=pool)
         self._append = self._publisher.register_script(_APPEND)
+        self._presence_count = self._publisher.register_script(_PRESENCE_COUNT)
+        self._presence_refresh = self._publisher.register_script(_PRESENCE_REFRESH)
+        self._presence_live = self._publisher.register_script(_PRESENCE_LIVE)
+        # This process's presence entries, by place, to refresh.
+        self._present: dict[str, dict[str, Entry]] = {}
+        self.worker = uuid.uuid4().hex[:8]
         self._wanted: set[str] = set()
         self._handlers: dict[str, Callable[[bytes], None]] = {}
         self._confirmed: set[str] = set()
@@ -202,6 +248,56 @@ class RedisBackend(BaseBackend):
                 for entry_id, fields in entries
             ]
         )
+
+    def presence_add(self, place: str, entry: Entry) -> int:
+        entry = Entry(entry.user_id, entry.username, entry.connection, self.worker)
+        self._present.setdefault(place, {})[entry.connection] = entry
+        return self._presence_change(place, entry, "add")
+
+    def presence_remove(self, place: str, entry: Entry) -> int:
+        entries = self._present.get(place, {})
+        entry = entries.pop(entry.connection, entry)
+        if not entries:
+            self._present.pop(place, None)
+        return self._presence_change(place, entry, "remove")
+
+    def presence(self, place: str) -> list[Entry]:
+        if not self.available():
+            return list(self._present.get(place, {}).values())  # this process's, at least
+        try:
+            keys = self._presence_live(keys=[_presence_key(place)])
+        except (redis.RedisError, OSError) as error:
+            self.command_failed(error)
+            return list(self._present.get(place, {}).values())
+        return [Entry.parse(key.decode("utf-8")) for key in keys]
+
+    def refresh_presence(self) -> None:
+        if not self._present or not self.available():
+            return
+        try:
+            pipe = self._publisher.pipeline(transaction=False)
+            for place, entries in self._present.items():
+                self._presence_refresh(
+                    keys=[_presence_key(place)],
+                    args=[int(TTL * 1000), *(e.key() for e in entries.values())],
+                    client=pipe,
+                )
+            pipe.execute()
+        except (redis.RedisError, OSError) as error:
+            self.command_failed(error)
+
+    def _presence_change(self, place: str, entry: Entry, change: str) -> int:
+        if not self.available():
+            return -1
+        try:
+            count = self._presence_count(
+                keys=[_presence_key(place)],
+                args=[int(TTL * 1000), entry.key(), entry.user_id + "|", change],
+            )
+        except (redis.RedisError, OSError) as error:
+            self.command_failed(error)
+            return -1
+        return int(count)
 
     @property
     def client(self) -> redis.Redis:
@@ -343,6 +439,10 @@ class RedisBackend(BaseBackend):
                 error,
                 MAX_BACKOFF,
             )
+
+
+def _presence_key(place: str) -> str:
+    return place + "|presence"
 
 
 def _stream_keys(channel: str) -> list[str]:

@@ -4,8 +4,10 @@ python send_ticks.py N ORIGIN            the broadcast signal, N times
 python send_ticks.py group NAME TEXT     clientsignal.send_to_group
 python send_ticks.py user PK TEXT        clientsignal.send_to_user
 python send_ticks.py numbered FROM TO     the numbered signal (kept in history), FROM to TO-1
+python send_ticks.py presence             print who is connected to /present, as JSON
 """
 
+import json
 import os
 import sys
 
@@ -14,7 +16,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "redisproject.settings")
 django.setup()
 
-from redisproject import numbered, tick  # noqa: E402
+from redisproject import PresenceConnection, numbered, tick  # noqa: E402
 
 import clientsignal  # noqa: E402
 from clientsignal.backends import get_backend  # noqa: E402
@@ -23,6 +25,9 @@ if sys.argv[1] == "group":
     clientsignal.send_to_group(sys.argv[2], "news", {"text": sys.argv[3]})
 elif sys.argv[1] == "user":
     clientsignal.send_to_user(int(sys.argv[2]), "dm", {"text": sys.argv[3]})
+elif sys.argv[1] == "presence":
+    print(json.dumps(PresenceConnection.present()))
+    sys.exit(0)
 elif sys.argv[1] == "numbered":
     for n in range(int(sys.argv[2]), int(sys.argv[3])):
         numbered.send(sender=None, n=n, origin="history")

@@ -17,6 +17,9 @@ class TestUser:
     def __init__(self, pk):
         self.pk = pk
 
+    def get_username(self):
+        return "user%d" % self.pk
+
 
 class TickConnection(SignalConnection):
     def get_user(self, request):
@@ -82,3 +85,10 @@ class HistoryConnection(SignalConnection):
 
 
 HistoryConnection.broadcast("numbered", numbered)
+
+
+class PresenceConnection(TickConnection):
+    """Mounted on "/present": who is here, across workers, with join and leave events."""
+
+    presence = True
+    presence_events = True

@@ -21,6 +21,7 @@ CLIENTSIGNAL_CONNECTIONS = {
     "/signals": "redisproject.TickConnection",
     "/rooms/<int:room_id>": "redisproject.RoomConnection",
     "/history": "redisproject.HistoryConnection",
+    "/present": "redisproject.PresenceConnection",
 }
 CLIENTSIGNAL_MULTIPLEX = "/multiplex"
 CLIENTSIGNAL_SOCKJS_OPTIONS = {"heartbeat_delay": 1}

@@ -1,0 +1,96 @@
+"""Presence through the real core and the in-process backend: who is where, with their
+connection counts, and join/leave events to the others."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import User
+from django.test import Client as DjangoClient
+
+import clientsignal
+from clientsignal import SignalConnection
+
+
+def as_user(client_for, cls, name, **kwargs):
+    user, _ = User.objects.get_or_create(username=name)
+    browser = DjangoClient()
+    browser.force_login(user)
+    return client_for(cls, cookies={"sessionid": browser.cookies["sessionid"].value}, **kwargs)
+
+
+def fresh(events=True):
+    class Room(SignalConnection):
+        presence = True
+        presence_events = events
+
+        def on_open(self, request):
+            super().on_open(request)
+            if not self.is_closed:
+                self.join("lobby-" + request.query.get("lobby", "x"))
+
+    return Room
+
+
+def names(present):
+    return [(p["user"] and p["user"]["username"], p["connections"]) for p in present]
+
+
+def test_who_is_connected_with_their_connection_counts(client_for):
+    Room = fresh()
+    lobby = "l" + uuid.uuid4().hex[:6]
+    alice = [as_user(client_for, Room, "alice", query="lobby=" + lobby) for _ in range(2)]
+    as_user(client_for, Room, "bob", query="lobby=" + lobby)
+    client_for(Room, query="lobby=" + lobby)  # anonymous
+    assert names(Room.present()) == [("alice", 2), ("bob", 1), (None, 1)]
+    assert names(clientsignal.presence("lobby-" + lobby)) == [("alice", 2), ("bob", 1), (None, 1)]
+    alice[0].session.close()
+    assert names(Room.present()) == [("alice", 1), ("bob", 1), (None, 1)]
+    alice[1].session.close()
+    assert names(Room.present()) == [("bob", 1), (None, 1)]
+
+
+def test_the_others_see_a_user_join_and_leave_once(client_for):
+    Room = fresh()
+    bob = as_user(client_for, Room, "bob")
+    bob.events()
+    first = as_user(client_for, Room, "alice")
+    second = as_user(client_for, Room, "alice")  # a second tab: not a second join
+    joins = [e for e in bob.events() if e["event"] == "join"]
+    assert [(e["data"]["user"]["username"], e["data"]["where"]) for e in joins] == [
+        ("alice", Room.__name__),
+        ("alice", "lobby-x"),
+    ]
+    assert [e for e in first.events() if e["event"] == "join"] == []  # not to itself
+    first.session.close()
+    assert [e for e in bob.events() if e["event"] == "leave"] == []  # a tab is still there
+    second.session.close()
+    leaves = [e["data"]["where"] for e in bob.events() if e["event"] == "leave"]
+    assert sorted(leaves) == sorted([Room.__name__, "lobby-x"])
+
+
+def test_presence_by_url_arguments(client_for):
+    class Chat(SignalConnection):
+        presence = True
+
+    alice = as_user(client_for, Chat, "alice")
+    assert alice.connection.kwargs == {}  # opened without URL arguments: in the class only
+    assert names(Chat.present()) == [("alice", 1)]
+    assert names(Chat.present(room_id=7)) == []
+
+
+def test_leaving_a_group_leaves_its_presence(client_for):
+    Room = fresh(events=False)
+    alice = as_user(client_for, Room, "alice")
+    assert names(clientsignal.presence("lobby-x"))[0] == ("alice", 1)
+    alice.connection.leave("lobby-x")
+    assert clientsignal.presence("lobby-x") == []
+    assert names(Room.present()) == [("alice", 1)]
+
+
+def test_a_class_without_presence_is_not_counted(client_for):
+    class Quiet(SignalConnection):
+        pass
+
+    as_user(client_for, Quiet, "alice")
+    assert Quiet.present() == []

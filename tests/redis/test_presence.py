@@ -1,0 +1,72 @@
+"""Presence across two workers: who is here from any process, join and leave events to the
+others, and a SIGKILLed worker's connections gone within the documented bound."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from clientsignal.backends.presence import REFRESH, TTL
+from tests.support.servers import wait_for
+from tests.support.sockjs import SignalClient
+
+from .conftest import send_ticks
+
+pytestmark = pytest.mark.redis
+
+
+def present(redis_url):
+    result = send_ticks(redis_url, "presence")
+    assert result.returncode == 0, result.stderr
+    return {
+        p["user"]["username"]: p["connections"] for p in json.loads(result.stdout.splitlines()[0])
+    }
+
+
+def connect(server, user):
+    client = SignalClient(server.url + "/present", query="as=%d" % user, background=True)
+    hello = client.next_event()
+    assert hello["event"] == "hello"
+    return client, hello["data"]["pid"]
+
+
+def test_who_is_here_across_workers_and_joins_and_leaves(socket_server, redis_server):
+    watcher, _ = connect(socket_server, 1)
+    clients, pids = [], set()
+    while len(pids) < 2 or len(clients) < 3:  # user 2's tabs on both workers
+        client, pid = connect(socket_server, 2)
+        clients.append(client)
+        pids.add(pid)
+        assert len(clients) < 20, "every connection landed on one worker"
+    assert present(redis_server.url) == {"user1": 1, "user2": len(clients)}
+    joined = watcher.next_event()
+    assert joined["event"] == "join" and joined["data"]["user"] is not None
+    for client in clients:
+        client.close()
+    left = watcher.next_event()
+    while left["event"] != "leave":
+        left = watcher.next_event()
+    assert left["data"]["where"] == "PresenceConnection"
+    wait_for(lambda: present(redis_server.url) == {"user1": 1}, 10, "user 2 gone")
+    watcher.close()
+
+
+@pytest.mark.timeout(90)
+def test_a_killed_workers_connections_vanish_within_the_bound(socket_server, redis_server):
+    clients, by_pid = [], {}
+    while len(by_pid) < 2:
+        client, pid = connect(socket_server, 10 + len(clients))
+        clients.append(client)
+        by_pid.setdefault(pid, []).append(len(clients) - 1)
+    victim, survivor = sorted(by_pid, key=lambda pid: len(by_pid[pid]))
+    gone = {"user%d" % (10 + i) for i in by_pid[victim]}
+    assert set(present(redis_server.url)) >= gone
+    os.kill(victim, signal.SIGKILL)  # no close handler runs there
+    killed = time.monotonic()
+    wait_for(lambda: not gone & set(present(redis_server.url)), TTL + REFRESH + 5, "vanished")
+    assert time.monotonic() - killed <= TTL + REFRESH  # the documented bound, with one refresh
+    assert {"user%d" % (10 + i) for i in by_pid[survivor]} <= set(present(redis_server.url))
