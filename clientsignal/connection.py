@@ -78,7 +78,8 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     presence_events: ClassVar[bool] = False
     """With ``presence``: when a user's first connection arrives in a place, the others
     there get a ``join`` event (``{"user": {"id", "username"}, "where": ...}``), and a
-    ``leave`` event when their last one goes."""
+    ``leave`` event when their last one goes. The places with events are the groups and the
+    class with its URL arguments (a room), or the class when its prefix has none."""
 
     backend_url: ClassVar[str | None] = None
     """The backend this class publishes through; None means ``CLIENTSIGNAL_BACKEND``."""
@@ -96,7 +97,8 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         self.user: Any = None
         self.kwargs: dict[str, Any] = {}
         self.streams: recovery.Streams | None = None
-        self._places: dict[str, str] = {}  # presence: channel -> its name in events
+        # presence: channel -> its name in events, or None for a place without events
+        self._places: dict[str, str | None] = {}
         self._wanted: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -293,7 +295,8 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
                 self.streams.add(channel, history, stream_name)
         backend.join(self, tuple(channel for channel, _history, _name in streams))
         if self.presence:
-            self._arrive(backend, backend.channel(self.channel_name()), name)
+            # Events in the most precise place only: a room's, not every room's.
+            self._arrive(backend, backend.channel(self.channel_name()), name, not self.kwargs)
             if self.kwargs:
                 where = "%s %s" % (name, arguments)
                 self._arrive(backend, self.url_channel(backend, self.kwargs), where)
@@ -464,16 +467,16 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             return Entry(str(user.pk), user.get_username(), self.id)
         return Entry("", "", self.id)
 
-    def _arrive(self, backend: BaseBackend, place: str, where: str) -> None:
-        self._places[place] = where
+    def _arrive(self, backend: BaseBackend, place: str, where: str, events: bool = True) -> None:
+        self._places[place] = where if events else None
         entry = self._entry()
-        if backend.presence_add(place, entry) == 1 and entry.user_id:
+        if backend.presence_add(place, entry) == 1 and entry.user_id and events:
             self._presence_event(place, "join", where, entry)
 
     def _depart(self, backend: BaseBackend, place: str) -> None:
         where = self._places.pop(place)
         entry = self._entry()
-        if backend.presence_remove(place, entry) == 0 and entry.user_id:
+        if backend.presence_remove(place, entry) == 0 and entry.user_id and where is not None:
             self._presence_event(place, "leave", where, entry)
 
     def _presence_event(self, place: str, event: str, where: str, entry: Entry) -> None:

@@ -3,6 +3,12 @@
 Two endpoints per page, which share one SockJS session when multiplexing is on
 (``CLIENTSIGNAL_MULTIPLEX`` in the settings): the room (``/chat/<int:room_id>``) and the lobby
 (``/lobby``), which shows how many people are in each room.
+
+A room keeps its last lines (``history``): a page that loses its connection for a while gets
+what was said meanwhile when it is back, once, in order. Who is in a room is its
+``presence``, across every worker and machine; ``join`` and ``leave`` events tell the others.
+The page asks who is there with a call (``sock.call('who')``), answered by a receiver's return
+value.
 """
 
 from django.contrib.auth import get_user_model
@@ -10,12 +16,14 @@ from django.dispatch import receiver
 
 from clientsignal import Signal, SignalConnection, send_to_user
 
-# From browsers: a line of text, or a whisper to one user (all of their tabs).
+from .views import ROOMS
+
+# From browsers: a line of text, a whisper to one user (all of their tabs), who is here?
 say = Signal(providing_args=["text"])
 whisper = Signal(providing_args=["to", "text"])
-# To browsers: a line said in a room, who came and went, and the rooms' occupancy.
+who = Signal(providing_args=[])
+# To browsers: a line said in a room, and the rooms' occupancy.
 message = Signal(providing_args=["room_id", "user", "text"])
-presence = Signal(providing_args=["room_id", "user", "status", "online"])
 rooms = Signal(providing_args=["counts"])
 
 
@@ -23,32 +31,24 @@ class ChatConnection(SignalConnection):
     """One room: ``self.kwargs["room_id"]`` comes from the URL."""
 
     login_required = True
-    # room -> username -> open connections (tabs), in this process.
-    online: dict[int, dict[str, int]] = {}
+    history = {"size": 200, "ttl": 600}
+    presence = True
+    presence_events = True
 
     def on_open(self, request):
         super().on_open(request)
         if not self.is_closed:
-            self._presence(+1, "joined")
+            rooms.send(sender=None, counts=occupancy())
 
     def on_close(self):
-        if self.user is not None and self.user.is_authenticated and "room_id" in self.kwargs:
-            self._presence(-1, "left")
         super().on_close()
-
-    def _presence(self, delta, status):
-        room, name = self.kwargs["room_id"], self.user.get_username()
-        people = ChatConnection.online.setdefault(room, {})
-        people[name] = people.get(name, 0) + delta
-        if people[name] <= 0:
-            del people[name]
-        presence.send(sender=None, room_id=room, user=name, status=status, online=sorted(people))
-        rooms.send(sender=None, counts=occupancy())
+        if "room_id" in self.kwargs:
+            rooms.send(sender=None, counts=occupancy())
 
 
 def occupancy():
     """People in each room, by room number (as a string: a JSON object key)."""
-    return {str(room): len(people) for room, people in ChatConnection.online.items() if people}
+    return {str(room): len(ChatConnection.present(room_id=room)) for room in ROOMS}
 
 
 class LobbyConnection(SignalConnection):
@@ -68,9 +68,9 @@ class LobbyConnection(SignalConnection):
 
 ChatConnection.listen("say", say)
 ChatConnection.listen("whisper", whisper)
+ChatConnection.listen("who", who)
 # Only to the connections of the room the signal names.
 ChatConnection.broadcast("message", message, by=("room_id",))
-ChatConnection.broadcast("presence", presence, by=("room_id",))
 LobbyConnection.broadcast("rooms", rooms)
 
 
@@ -80,6 +80,13 @@ def relay(sender, connection, text, **kwargs):
     if text:
         room = connection.kwargs["room_id"]
         message.send(sender=None, room_id=room, user=sender.get_username(), text=text)
+
+
+@receiver(who)
+def present(sender, connection, **kwargs):
+    """The answer to ``sock.call('who')``: the names of the people in the room."""
+    people = ChatConnection.present(room_id=connection.kwargs["room_id"])
+    return sorted(p["user"]["username"] for p in people if p["user"])
 
 
 @receiver(whisper)
