@@ -1,0 +1,61 @@
+"""Test your connections and receivers like Django views: no server, no event loop to manage.
+
+- :class:`SignalCommunicator` is a browser tab's connection to one of your connection
+  classes, driven through the real SockJS core, authentication, encoder and backend.
+- :class:`SignalLiveServerTestCase` (and :class:`SignalLiveServer`) serve the site and its
+  connections on a free port for Playwright or Selenium tests.
+- ``clientsignal.testing.plugin`` has the same as pytest fixtures: ``signal_communicator``
+  and ``signal_live_server``.
+
+See docs/testing.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "ConnectResult",
+    "NothingReceived",
+    "ReceivedEvent",
+    "SignalCommunicator",
+    "SignalConnectionClosed",
+    "SignalConnectionRefused",
+    "SignalLiveServer",
+    "SignalLiveServerTestCase",
+]
+
+_EXPORTS = {
+    "ConnectResult": ".communicator",
+    "NothingReceived": ".communicator",
+    "ReceivedEvent": ".communicator",
+    "SignalCommunicator": ".communicator",
+    "SignalConnectionClosed": ".communicator",
+    "SignalConnectionRefused": ".communicator",
+    "SignalLiveServer": ".live_server",
+    "SignalLiveServerTestCase": ".live_server",
+}
+
+if TYPE_CHECKING:
+    from .communicator import (
+        ConnectResult,
+        NothingReceived,
+        ReceivedEvent,
+        SignalCommunicator,
+        SignalConnectionClosed,
+        SignalConnectionRefused,
+    )
+    from .live_server import SignalLiveServer, SignalLiveServerTestCase
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: importing clientsignal.testing (from a conftest, say) must not
+    # need Django's settings yet.
+    from importlib import import_module
+
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError("module 'clientsignal.testing' has no attribute %r" % name)
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
