@@ -1,0 +1,31 @@
+"""Django for the testing helpers' own tests (the API tests' settings), and their fixtures."""
+
+from __future__ import annotations
+
+import os
+
+import django
+import pytest
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.api.settings")
+# Playwright's sync API (the browser tests, same process) keeps an asyncio loop running in
+# the main thread; these tests are synchronous all the same.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from clientsignal.backends import reset_backends  # noqa: E402
+from clientsignal.testing.plugin import signal_communicator, signal_live_server  # noqa: E402, F401
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database():
+    call_command("migrate", run_syncdb=True, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def fresh_backends():
+    reset_backends()
+    yield
+    reset_backends()
