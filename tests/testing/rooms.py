@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.dispatch import receiver
 
 from clientsignal import Signal, SignalConnection, send_to_group, send_to_user
@@ -85,8 +86,20 @@ def do_reset(sender, connection, **kwargs):
     connection.send("reset done", {"by": sender.username})
 
 
+class TokenConnection(SignalConnection):
+    """Authenticated by a token in the query string and an API version header."""
+
+    login_required = True
+
+    def get_user(self, request):
+        if request.headers.get("X-Api-Version") != "2":
+            return AnonymousUser()
+        return get_user_model().objects.filter(username=request.GET.get("token")).first()
+
+
 CONNECTIONS = {
     "/rooms/<int:room_id>": "tests.testing.rooms.RoomConnection",
     "/reports": "tests.testing.rooms.ReportsConnection",
     "/moderated": "tests.testing.rooms.ModeratedConnection",
+    "/api": "tests.testing.rooms.TokenConnection",
 }

@@ -77,6 +77,14 @@ class CommunicatorTests(TestCase):
         with SignalCommunicator("/reports", user=bob) as reports:
             self.assertFalse(reports.closed)
 
+    def test_headers_and_query_string_reach_get_user(self) -> None:
+        refused = SignalCommunicator("/api", query_string="token=alice")
+        self.assertEqual(refused.connect(), (False, 4401))
+        with SignalCommunicator(
+            "/api", query_string="token=alice", headers={"X-Api-Version": "2"}
+        ) as api:
+            self.assertEqual(api.connection.user, self.alice)
+
     @override_settings(CLIENTSIGNAL_ALLOWED_ORIGINS=["testserver"])
     def test_a_page_of_another_site_is_refused(self) -> None:
         with SignalCommunicator("/rooms/7", user=self.alice):  # from the site's own pages
