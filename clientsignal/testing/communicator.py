@@ -23,6 +23,7 @@ from .. import conf
 from ..connection import BaseSignalConnection
 from ..services import Match, Services
 from ..sockjs_protocol import (
+    Request,
     Response,
     SockJSServer,
     TooManyFromAddress,
@@ -263,9 +264,7 @@ class SignalCommunicator:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _request(self) -> Any:
-        from ..sockjs_protocol import Request
-
+    def _request(self) -> Request:
         cookies = dict(self.cookies)
         if self.user is not None and getattr(self.user, "is_authenticated", False):
             cookies.update(login_cookies(self.user))

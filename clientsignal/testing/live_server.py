@@ -29,8 +29,9 @@ from . import delivery
 logger = logging.getLogger("clientsignal.testing")
 
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
-"""Seconds the server gives its open requests to end once every session is closed."""
+STOP_TIMEOUT = 2.0
+"""Seconds the server gives its open requests (a browser's idle keep-alive connections) to end
+once every session is closed."""
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -102,8 +103,12 @@ class SignalLiveServer:
         end the thread. Does nothing when not started."""
         thread, self._thread = self._thread, None
         if thread is not None:
-            if self._loop is not None and self._stopping is not None:
-                self._loop.run_callback_threadsafe(self._stopping.set)
+            loop, stopping = self._loop, self._stopping
+            if loop is not None and stopping is not None:
+                try:
+                    loop.run_callback_threadsafe(stopping.set)
+                except Exception:  # the thread ended on its own, its loop with it
+                    pass
             thread.join(timeout)
             if thread.is_alive():
                 logger.warning("the live server's thread did not end within %.0f s", timeout)
