@@ -12,13 +12,15 @@ import pytest
 
 from .conftest import EXAMPLES, example_env
 
-# Example folder -> (its app, the tests that must run: not skipped).
+# Example folder -> its app, and tests that must have run (not skipped), by both runners.
 APPS = {
-    "chat": (
-        "chat",
-        ("test_what_is_said_reaches_that_room_only", "test_a_user_in_the_browser_chats"),
-    ),
+    "chat": ("chat", ("test_what_is_said_reaches_that_room_only", "test_a_user_in_the_browser")),
     "simple": ("myapp", ("test_a_ping_pongs_every_open_page",)),
+}
+# pytest-style tests with clientsignal's fixtures (pytest-django's database, a live server).
+PYTEST_ONLY = {
+    "chat": (),
+    "simple": ("test_a_logged_in_user_is_the_connections", "test_the_live_server_serves"),
 }
 
 
@@ -57,5 +59,5 @@ def test_pytest_with_pytest_django(example, tmp_path):
     output = run(example, "-m", "pytest", "-v", "-p", "no:cacheprovider", tmp_path=tmp_path)
     assert "skipped" not in output.lower()
     assert "pytest-django" in output or "django:" in output
-    for name in required:
-        assert any(name in line and "PASSED" in line for line in output.splitlines())
+    for name in (*required, *PYTEST_ONLY[example]):
+        assert any(name in line and "PASSED" in line for line in output.splitlines()), name
