@@ -82,7 +82,7 @@ class SignalConnectionRefused(AssertionError):
 class SignalCommunicator:
     """A browser's connection to one of your connection classes, for tests.
 
-    ``target`` is a path as a browser's ``new SignalSocket(path)`` names it, resolved through
+    ``path`` is the path a browser's ``new SignalSocket(path)`` names, resolved through
     ``CLIENTSIGNAL_CONNECTIONS`` like a real request (``"/rooms/7"`` for a prefix
     ``"/rooms/<int:room_id>"``: ``connection.kwargs == {"room_id": 7}``), or a connection class
     (then ``url_kwargs`` are its URL arguments).
@@ -101,7 +101,7 @@ class SignalCommunicator:
 
     def __init__(
         self,
-        target: str | type[BaseSignalConnection],
+        path: str | type[BaseSignalConnection],
         *,
         user: Any = None,
         client: Any = None,
@@ -115,7 +115,7 @@ class SignalCommunicator:
     ) -> None:
         if user is not None and client is not None:
             raise TypeError("give user= or client=, not both")
-        self.match = _resolve(target, url_kwargs)
+        self.match = _resolve(path, url_kwargs)
         self.server: SockJSServer = self.match.server
         self.user = user
         self.client = client
@@ -392,7 +392,7 @@ def _resolve(
             )
         return found
     if not (isinstance(target, type) and issubclass(target, BaseSignalConnection)):
-        raise TypeError("target must be a path or a BaseSignalConnection subclass")
+        raise TypeError("path must be a path or a BaseSignalConnection subclass")
     kwargs = dict(url_kwargs or {})
     mount = "/" + target.__name__
     found_services = _class_services.get(target)
