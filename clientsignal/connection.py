@@ -17,7 +17,7 @@ import django.dispatch
 from django.apps import apps
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
-from django.db import close_old_connections
+from django.db import connections as databases
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
@@ -241,7 +241,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         finally:
             # As Django does at the end of a request: the greenlet that ran on_open may live
             # as long as the socket, and must not hold a database connection meanwhile.
-            close_old_connections()
+            release_databases()
 
     def _open(self, request: Request) -> None:
         self.request = build_django_request(request)
@@ -418,7 +418,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         for place in list(self._places):
             self._depart(backend, place)
         backend.leave(self)
-        close_old_connections()
+        release_databases()
         lifecycle.debug(
             "disconnect %s %s code=%s reason=%r",
             type(self).__name__,
@@ -589,7 +589,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
                 )
             elif result is not None:
                 answers.append(result)
-        close_old_connections()
+        release_databases()
         if self.is_closed:
             return
         if failed:
@@ -732,6 +732,21 @@ def build_django_request(request: Request) -> HttpRequest:
 
         django_request.user = AnonymousUser()
     return django_request
+
+
+def release_databases() -> None:
+    """What Django does at the end of a request: close this thread's (greenlet's) database
+    connections that are past ``CONN_MAX_AGE`` or broken, so that a greenlet that lives as
+    long as its socket holds none meanwhile. Never inside a transaction (a test's): closing
+    there would break it. Best effort: a test runner that forbids the database (pytest-django
+    without ``db``) forbids even the question."""
+    for database in databases.all(initialized_only=True):
+        if database.in_atomic_block:
+            continue
+        try:
+            database.close_if_unusable_or_obsolete()
+        except Exception:  # see the docstring
+            pass
 
 
 def login_key(request: HttpRequest | None) -> str | None:

@@ -67,7 +67,7 @@ def _open_transaction() -> Any:
     made just to ask."""
     from django.db import DEFAULT_DB_ALIAS, connections
 
-    open_ = [c for c in connections.all(initialized_only=True) if c.in_atomic_block]
+    open_ = [c for c in connections.all(initialized_only=True) if _in_transaction(c)]
     if not open_:
         return None
     return next((c for c in open_ if c.alias == DEFAULT_DB_ALIAS), open_[0])
@@ -77,3 +77,16 @@ def close(backends: list[BaseBackend], channel: ChannelOf, code: int, reason: st
     """Close every connection on ``channel``, in every process of each backend."""
     for backend in backends:
         backend.publish(channel(backend), Envelope(close=(code, reason)))
+
+
+def _in_transaction(connection: Any) -> bool:
+    """Inside an atomic block of the application's, not only in the ones
+    ``django.test.TestCase`` wraps each test in: those never commit, and a message sent
+    from a test would never go (a block of the test's own, inside one, commits in
+    ``captureOnCommitCallbacks(execute=True)``, as Django's own on-commit callbacks do)."""
+    if not connection.in_atomic_block:
+        return False
+    blocks = getattr(connection, "atomic_blocks", None)
+    if not blocks:
+        return True
+    return any(not getattr(block, "_from_testcase", False) for block in blocks)

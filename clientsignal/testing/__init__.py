@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "CallRejected",
     "ConnectResult",
     "NothingReceived",
     "ReceivedEvent",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 _EXPORTS = {
+    "CallRejected": ".communicator",
     "ConnectResult": ".communicator",
     "NothingReceived": ".communicator",
     "ReceivedEvent": ".communicator",
@@ -38,6 +40,7 @@ _EXPORTS = {
 
 if TYPE_CHECKING:
     from .communicator import (
+        CallRejected,
         ConnectResult,
         NothingReceived,
         ReceivedEvent,

@@ -70,6 +70,14 @@ class NothingReceived(AssertionError):
     """``receive()`` waited ``timeout`` seconds and no event came."""
 
 
+class CallRejected(AssertionError):
+    """``call()``'s answer was an error: its ``message`` is what the browser's Promise gets."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class SignalConnectionRefused(AssertionError):
     """``with SignalCommunicator(...)`` could not connect: the server refused it."""
 
@@ -131,6 +139,12 @@ class SignalCommunicator:
         self.close_code: int | None = None
         self.close_reason = ""
         self._events: deque[ReceivedEvent] = deque()
+        self._replies: dict[int, dict[str, Any]] = {}
+        self._next_call = 1
+        self.positions: dict[str, str] = {}
+        """The position of the last message of each stream, as SignalSocket remembers it."""
+        self.resume_token = ""
+        """The token that lets a reconnecting client keep its connection id."""
         self._opened = False
         self._closed = False
         self._thread: int | None = None
@@ -227,6 +241,30 @@ class SignalCommunicator:
         if session.spend(time.monotonic(), 1):
             self.server.websocket_message(session, json.dumps([message]))
 
+    def call(self, event: str, data: Any = None, timeout: float = 1.0) -> Any:
+        """Call the server as the browser's ``sock.call(event, data)`` does: the receivers'
+        answer (the one value, None when none answers, a list when several do). Raises
+        :class:`CallRejected` with the message the browser would get."""
+        self._same_thread()
+        call_id, self._next_call = self._next_call, self._next_call + 1
+        message = {"event": event, "data": {} if data is None else data, "call": call_id}
+        self.send_raw(json.dumps(message))
+        deadline = time.monotonic() + timeout
+        while call_id not in self._replies:
+            self._pull()
+            if call_id in self._replies:
+                break
+            if self._closed:
+                raise SignalConnectionClosed(self.close_code, self.close_reason)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NothingReceived("no answer to %r within %.2f s" % (event, timeout))
+            self._wait(remaining)
+        reply = self._replies.pop(call_id)
+        if "error" in reply:
+            raise CallRejected(reply["error"]["message"])
+        return reply.get("data")
+
     # -- server to client ----------------------------------------------------------------
 
     def receive(self, timeout: float = 1.0) -> ReceivedEvent:
@@ -310,6 +348,18 @@ class SignalCommunicator:
         spawned) until something is queued for this client, ``timeout`` seconds at most."""
         self._wakeup.wait(timeout)
 
+    def _message(self, payload: dict[str, Any]) -> None:
+        """One message from the server, taken in as SignalSocket takes it: a call's answer,
+        a resume token, or an event (whose stream position is remembered)."""
+        if "reply" in payload:
+            self._replies[payload["reply"]] = payload
+        elif "resume" in payload:
+            self.resume_token = payload["resume"]
+        else:
+            if "s" in payload and "p" in payload:
+                self.positions[payload["s"]] = payload["p"]
+            self._events.append(ReceivedEvent(str(payload.get("event")), payload.get("data")))
+
     def _pull(self) -> None:
         """Read every frame the session has for this client."""
         receiver = self.receiver
@@ -322,8 +372,7 @@ class SignalCommunicator:
                 self._opened = True
             elif frame.startswith("a"):
                 for message in json.loads(frame[1:]):
-                    payload = json.loads(message)
-                    self._events.append(ReceivedEvent(payload.get("event"), payload.get("data")))
+                    self._message(json.loads(message))
             elif frame.startswith("c"):
                 code, reason = json.loads(frame[1:])
                 self._closed = True

@@ -207,7 +207,7 @@ def _served_classes() -> list[type[BaseSignalConnection]]:
     return classes
 
 
-class SignalLiveServerTestCase(TransactionTestCase):  # type: ignore[misc]
+class SignalLiveServerTestCase(TransactionTestCase):
     """A ``TransactionTestCase`` with the site and its clientsignal connections served on
     :attr:`live_server_url` for the whole class, for Playwright or Selenium tests (like
     Django's ``LiveServerTestCase``, which serves no websockets)."""
@@ -217,7 +217,7 @@ class SignalLiveServerTestCase(TransactionTestCase):  # type: ignore[misc]
     static: ClassVar[bool] = True
     live_server: ClassVar[SignalLiveServer]
 
-    @classproperty  # type: ignore[untyped-decorator]
+    @classproperty
     def live_server_url(cls) -> str:
         return cls.live_server.url
 

@@ -114,6 +114,7 @@ def test_a_call_during_a_reconnect_resolves_after_it_or_rejects_never_hangs(
         assert page.evaluate("later") == {"value": 42}
         # And one that cannot be answered in time is rejected by its timeout.
         proxy.cut()
+        page.wait_for_selector("body[data-state=reconnecting]", timeout=20000)
         assert call(page, "add", {"a": 1, "b": 1}, timeout=500) == {"error": "timeout"}
     finally:
         page.close()

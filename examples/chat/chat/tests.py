@@ -13,9 +13,7 @@ import unittest
 from django.contrib.auth.models import User
 from django.test import TestCase
 
-from clientsignal.testing import SignalCommunicator, SignalLiveServerTestCase
-
-from .connections import ChatConnection
+from clientsignal.testing import CallRejected, SignalCommunicator, SignalLiveServerTestCase
 
 
 class ChatTests(TestCase):
@@ -26,15 +24,17 @@ class ChatTests(TestCase):
         cls.carol = User.objects.create_user("carol")
 
     def enter(self, user, room=1):
-        """``user`` opens room ``room`` in a new tab; everyone in the room hears of it."""
+        """``user`` opens room ``room`` in a new tab."""
         tab = SignalCommunicator("/chat/%d" % room, user=user)
         connected, code = tab.connect()
         self.assertTrue(connected, code)
         self.addCleanup(tab.disconnect)
-        event, data = tab.receive()
-        self.assertEqual(event, "presence")
-        self.assertEqual((data["user"], data["status"]), (user.username, "joined"))
         return tab
+
+    def heard(self, tab, event, user):
+        """``tab`` hears that ``user`` came (``join``) or went (``leave``)."""
+        received, data = tab.receive()
+        self.assertEqual((received, data["user"]["username"]), (event, user.username))
 
     def test_the_page_needs_a_login(self):
         response = self.client.get("/rooms/1/")
@@ -58,7 +58,7 @@ class ChatTests(TestCase):
     def test_what_is_said_reaches_that_room_only(self):
         alice = self.enter(self.alice, room=1)
         bob = self.enter(self.bob, room=1)
-        self.assertEqual(alice.receive().data["online"], ["alice", "bob"])  # bob came in
+        self.heard(alice, "join", self.bob)
         carol = self.enter(self.carol, room=2)
 
         alice.send("say", {"text": "hello room 1"})
@@ -70,23 +70,32 @@ class ChatTests(TestCase):
         self.assertEqual(bob.receive(), message)
         self.assertTrue(carol.receive_nothing())
 
+    def test_who_is_here_is_a_call(self):
+        alice = self.enter(self.alice)
+        self.assertEqual(alice.call("who"), ["alice"])
+        second_tab = self.enter(self.alice)  # a second tab is not a second person
+        self.enter(self.bob)
+        self.heard(alice, "join", self.bob)
+        self.assertEqual(second_tab.call("who"), ["alice", "bob"])
+        with self.assertRaises(CallRejected) as refused:
+            alice.call("who", {"room": 2})
+        self.assertEqual(refused.exception.message, "event 'who' does not accept room")
+
     def test_leaving_tells_the_room(self):
         alice = self.enter(self.alice)
         bob = self.enter(self.bob)
-        alice.receive()  # bob joined
+        self.heard(alice, "join", self.bob)
         bob.disconnect()
-        event, data = alice.receive()
-        self.assertEqual((event, data["user"], data["status"]), ("presence", "bob", "left"))
-        self.assertEqual(data["online"], ["alice"])
-        self.assertEqual(ChatConnection.online[1], {"alice": 1})
+        self.heard(alice, "leave", self.bob)
+        self.assertEqual(alice.call("who"), ["alice"])
 
     def test_a_whisper_reaches_every_tab_of_its_user_only(self):
         alice_room1 = self.enter(self.alice, room=1)
         alice_room2 = self.enter(self.alice, room=2)
         bob = self.enter(self.bob, room=1)
-        alice_room1.receive()  # bob joined room 1
+        self.heard(alice_room1, "join", self.bob)
         with SignalCommunicator("/lobby", user=self.alice) as lobby:
-            self.assertEqual(lobby.receive(), ("rooms", {"counts": {"1": 2, "2": 1}}))
+            self.assertEqual(lobby.receive(), ("rooms", {"counts": {"1": 2, "2": 1, "3": 0}}))
             bob.send("whisper", {"to": "alice", "text": "psst"})
             whisper = ("whisper", {"user": "bob", "text": "psst"})
             self.assertEqual(alice_room1.receive(), whisper)
