@@ -50,16 +50,23 @@ def migrated_db() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def start(migrated_db: Path):
-    """``with start(workers=1, backend=..., sockjs_options=..., ...) as server``."""
+    """``with start(workers=1, backend=..., sockjs_options=..., ...) as server``: keyword
+    arguments are the project's ATTACK_* settings; ``extra_args`` gunicorn's own flags."""
 
     @contextmanager
-    def starter(workers: int = 1, **settings: object) -> Iterator[GunicornServer]:
+    def starter(
+        workers: int = 1, extra_args: tuple[str, ...] = (), **settings: object
+    ) -> Iterator[GunicornServer]:
         db = Path(tempfile.mkdtemp(prefix="clientsignal-attack-db-")) / "db.sqlite3"
         shutil.copy(migrated_db, db)
         env = project_env(db=str(db), **settings)
         try:
             with GunicornServer(
-                "attackproject.wsgi:application", workers=workers, env=env, cwd=PROJECT
+                "attackproject.wsgi:application",
+                workers=workers,
+                env=env,
+                cwd=PROJECT,
+                extra_args=extra_args,
             ) as server:
                 yield server
         finally:

@@ -302,6 +302,25 @@ class RawWebSocket:
             elif opcode == CLOSE:
                 return texts, close_of(payload)
 
+    def until_close_or_quiet(self, quiet: float) -> tuple[list[str], tuple[int, str] | None]:
+        """Like :meth:`until_close`, but also stops once nothing came for ``quiet`` seconds
+        (close None)."""
+        timeout = self.sock.gettimeout()
+        self.sock.settimeout(quiet)
+        try:
+            texts: list[str] = []
+            while True:
+                try:
+                    opcode, payload = self.recv_frame()
+                except (TimeoutError, WireClosed, ConnectionResetError):
+                    return texts, None
+                if opcode == TEXT:
+                    texts.append(payload.decode())
+                elif opcode == CLOSE:
+                    return texts, close_of(payload)
+        finally:
+            self.sock.settimeout(timeout)
+
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
