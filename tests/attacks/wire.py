@@ -398,6 +398,17 @@ class Pinned:
         text = response.read().decode("utf-8", "replace")
         return Reply(response.status, response.headers, text, time.monotonic() - started)
 
+    def upgrade(self, path: str, headers: dict[str, str] | None = None) -> RawWebSocket:
+        """The connection, upgraded to a websocket on ``path``: a websocket on this worker.
+        The connection is used up."""
+        sock = self.conn.sock
+        assert sock is not None, "the connection was closed"
+        self.conn.sock = None
+        ws = RawWebSocket(sock)
+        sock.sendall(handshake(path, headers))
+        ws.read_head()
+        return ws
+
     def close(self) -> None:
         self.conn.close()
 
