@@ -61,13 +61,14 @@ def start(migrated_db: Path):
         shutil.copy(migrated_db, db)
         env = project_env(db=str(db), **settings)
         try:
-            with GunicornServer(
+            server = GunicornServer(
                 "attackproject.wsgi:application",
                 workers=workers,
                 env=env,
                 cwd=PROJECT,
                 extra_args=extra_args,
-            ) as server:
+            )
+            with server:
                 yield server
         finally:
             shutil.rmtree(db.parent, ignore_errors=True)

@@ -363,17 +363,21 @@ def test_multiplexed_subscription_churn_stalls_nobody(server) -> None:
         pairs += ["sub,/open#%d" % n, "uns,/open#%d" % n]
     churn = json.dumps(pairs)
     assert len(churn) < 64 * 1024  # one message under max_message_size
-    # Twenty frames: twenty tokens of the message rate (its burst is 200, its rate 100/s).
-    mux.send(frame(TEXT, churn.encode()) * 20)
+    # Forty frames: forty tokens of the message rate (its burst is 200, its rate 100/s).
+    mux.send(frame(TEXT, churn.encode()) * 40)
+    times = []
     try:
-        stalled = connect_time(server.port)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            times.append(connect_time(server.port))
     finally:
         mux.close()
     figure(
-        "multiplexed sub/uns churn (20 frames of 3000 messages, anonymous)",
-        "another client's open frame after %.0f ms" % (stalled * 1000),
+        "multiplexed sub/uns churn (40 frames of 3000 messages, anonymous)",
+        "another client's open frame meanwhile: median %.0f ms, max %.0f ms over %d"
+        % (statistics.median(times) * 1000, max(times) * 1000, len(times)),
     )
-    assert stalled < 0.2
+    assert max(times) < 0.2
 
 
 # -- (d) ten thousand multiplexed channels of one user -------------------------------------

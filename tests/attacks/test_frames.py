@@ -90,10 +90,17 @@ def path_of(raw: bool) -> str:
     return "/open/websocket" if raw else session_path("/open")
 
 
+def pid_of(server: GunicornServer) -> int:
+    """The pid of the server's one worker."""
+    assert server.proc is not None
+    (pid,) = worker_pids(server.proc.pid)
+    return pid
+
+
 def warmed_up(server: GunicornServer, raw: bool) -> int:
     """The worker's pid, once a few ordinary sessions have run (so their one-time allocations
     are in the baseline)."""
-    (pid,) = worker_pids(server.proc.pid)
+    pid = pid_of(server)
     for _ in range(3):
         ws = RawWebSocket.open(server.port, path_of(raw))
         if raw:  # plain messages, no SockJS framing
@@ -192,7 +199,7 @@ def test_invalid_utf8_closes_with_1007(server) -> None:
     "websocket, 200 of them per address",
 )
 def test_request_heads_are_not_kept_per_session(server) -> None:
-    (pid,) = worker_pids(server.proc.pid)
+    pid = pid_of(server)
     warmed_up(server, False)
     before = rss_kib(pid)
     padding = {"X-Pad-%d" % n: "a" * 65000 for n in range(90)}  # 5.6 MiB of headers

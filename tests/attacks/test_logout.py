@@ -24,10 +24,8 @@ def site(request, start) -> Iterator[tuple[GunicornServer, int]]:
         with start(workers=1, sockjs_options=options) as server:
             yield server, 1
         return
-    with (
-        RedisServer() as redis,
-        start(workers=2, backend=redis.url, sockjs_options=options) as server,
-    ):
+    redis = RedisServer()
+    with redis, start(workers=2, backend=redis.url, sockjs_options=options) as server:
         yield server, 2
 
 
@@ -41,7 +39,8 @@ def websocket(browser: Browser, prefix: str = "/private") -> tuple[RawWebSocket,
 
 def on_every_worker(browser: Browser, workers: int) -> tuple[list[RawWebSocket], set[int]]:
     """Websockets of ``browser`` until every worker holds at least one; their workers' pids."""
-    sockets, pids = [], set()
+    sockets: list[RawWebSocket] = []
+    pids: set[int] = set()
     while len(pids) < workers:
         ws, pid = websocket(browser)
         sockets.append(ws)

@@ -211,7 +211,8 @@ def test_a_silent_redis_is_not_a_missing_session(start) -> None:
     "publish from that worker is dropped and every forwarded HTTP request gets 503",
 )
 def test_a_redis_stall_is_recovered_from(start) -> None:
-    with RedisServer() as redis, start(workers=2, backend=redis.url) as server:
+    redis = RedisServer()
+    with redis, start(workers=2, backend=redis.url) as server:
         ws_conns = pin_workers(server.port, 2)
         sockets = [open_websocket(via)[0] for via in ws_conns]
         assert wait_for(lambda: shout_reaches(sockets[0], sockets, "before"), 10, "a broadcast")

@@ -47,7 +47,8 @@ def site(request, start) -> Iterator[tuple[GunicornServer, list[Pinned]]]:
             for conn in pinned:
                 conn.close()
         return
-    with RedisServer() as redis, start(workers=4, backend=redis.url, header_timeout="30") as server:
+    redis = RedisServer()
+    with redis, start(workers=4, backend=redis.url, header_timeout="30") as server:
         pinned = pin_workers(server.port, 4)
         yield server, pinned
         for conn in pinned:

@@ -124,7 +124,7 @@ def sockjs_message(event: str, data: dict | None = None) -> str:
 
 def events_of(frames: list[str]) -> list[dict]:
     """The clientsignal events in SockJS frames (``a[...]``)."""
-    events = []
+    events: list[dict] = []
     for frame in frames:
         if frame.startswith("a"):
             events.extend(json.loads(m) for m in json.loads(frame[1:]))
@@ -286,7 +286,7 @@ class RawWebSocket:
             if opcode == PING:
                 self.send(frame(PONG, payload))
             elif opcode == CLOSE:
-                raise AssertionError("closed: %r" % close_of(payload))
+                raise AssertionError("closed: %r" % (close_of(payload),))
 
     def until_close(self) -> tuple[list[str], tuple[int, str] | None]:
         """Every text frame until the server's close frame, and that close's (code, reason);
