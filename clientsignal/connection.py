@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 import uuid
 from importlib import import_module
 from typing import Any, ClassVar
@@ -26,6 +27,7 @@ from .backends import BaseBackend, Envelope, get_backend, is_redis_url
 from .backends.presence import Entry, summary
 from .backends.streams import History
 from .sockjs_protocol import Request, SockJSConnection
+from .sockjs_protocol.limits import Episode
 
 logger = logging.getLogger("clientsignal")
 # Connections opening and closing, at DEBUG (like daphne's WSCONNECT / WSDISCONNECT).
@@ -35,6 +37,8 @@ lifecycle = logger.getChild("connections")
 _merged_cache: dict[tuple[type, str], dict[str, django.dispatch.Signal]] = {}
 # The history each class's broadcasts keep, and targeted messages' (None: by the whole tree).
 _history_cache: dict[type | None, History | None] = {}
+# Refused client messages, logged once per episode per class.
+_refusals: dict[type, Episode] = {}
 
 # Keyword arguments that clientsignal itself passes to a listened signal.
 RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
@@ -541,9 +545,26 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         return self.send_message(self.encode_event(event, {} if data is None else data))
 
     def refuse(self, event: str | None, message: str) -> None:
-        """Tell the client its message was refused (event ``error``) and log it."""
-        logger.warning("%s %s: %s", type(self).__name__, self.id, message)
+        """Tell the client its message was refused (event ``error``) and log it: the first
+        refusal of an episode for this class (a broken or hostile client may send thousands
+        a second), the others counted in the class's ``refusals``."""
+        self._log_refusal(message)
         self.send("error", {"message": message, "event": event})
+
+    def _log_refusal(self, message: str) -> None:
+        cls = type(self)
+        episode = _refusals.get(cls)
+        if episode is None:
+            episode = _refusals[cls] = Episode()
+        if episode.hit(time.monotonic()):
+            logger.warning(
+                "%s %s: %s (further refused messages of %s are not logged until a minute "
+                "passes without one)",
+                cls.__name__,
+                self.id,
+                message,
+                cls.__name__,
+            )
 
     def reply(self, call: int | str, data: Any = None, *, error: str | None = None) -> bool:
         """Answer the client's call ``call``: with ``data``, or with the ``error`` message
@@ -606,7 +627,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         if call is None:
             self.refuse(event, message)
         else:
-            logger.warning("%s %s: %s", type(self).__name__, self.id, message)
+            self._log_refusal(message)
             self.reply(call, error=message)
 
     @classmethod

@@ -66,16 +66,18 @@ class Worker:
             )
         try:
             deadline = clock() + START_WAIT
+            unconfirmed = []
             for _prefix, server in self.services:
                 start_serving = getattr(server.connection_factory, "start_serving", None)
                 if start_serving is not None and not start_serving(deadline):
-                    logger.warning(
-                        "%s: the backend did not confirm its subscriptions within %.0f s; "
-                        "this worker may miss what is published before it does",
-                        _name(server.connection_factory),
-                        START_WAIT,
-                    )
+                    unconfirmed.append(_name(server.connection_factory))
                     deadline = clock()  # the next classes do not wait either
+            if unconfirmed:
+                logger.warning(
+                    "the backend has not confirmed the subscriptions of %s yet: this worker "
+                    "receives what is published to them once it does",
+                    ", ".join(unconfirmed),
+                )
             if self.sessions_url:
                 from .backends import get_backend
 

@@ -71,9 +71,13 @@ class ClientSignalMiddleware:
                 prefix=match.prefix,
                 path=match.path,
                 url_kwargs=match.url_kwargs,
-                max_body=server.options.max_request_body,
                 trusted_proxies=server.options.trusted_proxies,
             )
+            # Only a send's body is read (nothing else reads one): a body sent anywhere else
+            # under a prefix costs nothing.
+            target = server.target(request)
+            if target is not None and not target.receiving and "wsgi.websocket" not in environ:
+                request.body = http.read_body(environ, server.options.max_request_body)
         except http.Refused as refused:
             return http.respond(start_response, http.plain_text(refused.status, refused.text))
         cluster = self.worker.cluster

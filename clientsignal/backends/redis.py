@@ -5,9 +5,9 @@ task worker publishes too). Receiving is one subscriber greenlet per socket-serv
 started by the first connection that opens there; it fans each message out to the local
 sessions without decoding or re-encoding it, and reconnects with backoff when Redis goes away.
 
-While Redis is away, nothing waits for it: a failed command marks it down, and until the
-subscriber is connected again (or, in a process without one, for a second) requests skip it.
-Each change of state is logged once.
+While Redis is away, nothing waits for it: after a failed command, requests skip it for a
+second, then try again; while the subscriber has lost it, they skip it until the subscriber is
+subscribed again. Each change of state is logged once.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ PUBLISH_CONNECTIONS = 50
 COMMAND_TIMEOUT = 1.0
 """Seconds any Redis command (or connect) may take before it counts as failed."""
 RETRY_AFTER = 1.0
-"""Seconds a process without a subscriber skips Redis after a failed command."""
+"""Seconds requests skip Redis after a failed command (a stall, a timeout, a refusal)."""
 SCHEMES = ("redis", "rediss", "unix")
 
 # Keep a message in its channel's stream and publish it with its position, in one round trip:
@@ -181,6 +181,7 @@ class RedisBackend(BaseBackend):
         self._subscriber: gevent.Greenlet | None = None
         self._stopped = False
         self._retry_at = 0.0
+        self._subscriber_down = False  # the subscriber lost Redis and is not subscribed again
         self.state = "idle"
         self.stats = {
             "published": 0,
@@ -215,8 +216,7 @@ class RedisBackend(BaseBackend):
             self.command_failed(error)
             return
         self.stats["published"] += 1
-        if self.state == "disconnected" and self._subscriber is None:
-            self._set_state("connected")
+        self.command_ok()
 
     def replay(self, channel: str, since: Position, history: History) -> Replay:
         stream, epoch_key = _stream_keys(channel)
@@ -305,15 +305,21 @@ class RedisBackend(BaseBackend):
         return self._publisher
 
     def available(self) -> bool:
-        if self.state != "disconnected":
-            return True
-        # A socket server's subscriber says when Redis is back; elsewhere, try again soon.
-        return self._subscriber is None and time.monotonic() >= self._retry_at
+        if self._subscriber is not None and self._subscriber_down:
+            return False
+        return time.monotonic() >= self._retry_at
 
     def command_failed(self, error: Exception) -> None:
-        """A command failed: Redis counts as away until it answers again."""
+        """A command failed: requests skip Redis for :data:`RETRY_AFTER` seconds."""
         self._retry_at = time.monotonic() + RETRY_AFTER
         self._set_state("disconnected", error)
+
+    def command_ok(self) -> None:
+        """A command worked: Redis answers (unless the subscriber is still away from it)."""
+        if self.state == "disconnected" and not (
+            self._subscriber is not None and self._subscriber_down
+        ):
+            self._set_state("connected")
 
     # -- receiving (socket-server processes) ---------------------------------------------------
 
@@ -371,6 +377,7 @@ class RedisBackend(BaseBackend):
             client = redis.Redis.from_url(
                 self.url,
                 socket_connect_timeout=COMMAND_TIMEOUT,
+                socket_timeout=COMMAND_TIMEOUT,
                 socket_keepalive=True,
                 health_check_interval=10,
             )
@@ -379,7 +386,6 @@ class RedisBackend(BaseBackend):
                 subscribed = set(self._wanted)
                 pubsub.subscribe(*subscribed)
                 pubsub.psubscribe(*self._patterns)
-                self._set_state("connected")
                 backoff = MIN_BACKOFF
                 while not self._stopped:
                     missing = self._wanted - subscribed
@@ -390,6 +396,11 @@ class RedisBackend(BaseBackend):
                     kind = message["type"] if message is not None else None
                     if kind in ("subscribe", "psubscribe"):
                         self._confirmed.add(message["channel"].decode("utf-8"))
+                        if self._subscriber_down or self.state != "connected":
+                            # Redis answered: subscribed, not merely asked to be.
+                            self._subscriber_down = False
+                            self._retry_at = 0.0
+                            self._set_state("connected")
                     elif kind in ("message", "pmessage"):
                         try:
                             self._deliver(message["channel"], message["data"])
@@ -399,6 +410,7 @@ class RedisBackend(BaseBackend):
                             )
             except (redis.RedisError, OSError) as error:
                 self._confirmed.clear()
+                self._subscriber_down = True
                 self._set_state("disconnected", error)
             finally:
                 try:

@@ -116,8 +116,8 @@ class SessionCluster:
         return self.backend.channel("session:%s:%s" % (mount, session_id))
 
     def owner(self, mount: str, session_id: str, *, claim: bool) -> str | None:
-        """The worker owning the session; with ``claim``, this worker if nobody does.
-        None when Redis cannot say."""
+        """The worker owning the session (None: no worker does); with ``claim``, this
+        worker if nobody does. Raises :class:`OwnerUnknown` when Redis cannot say."""
         key = self._key(mount, session_id)
         try:
             if claim:
@@ -126,7 +126,8 @@ class SessionCluster:
                 owner = self.backend.client.get(key)
         except (redis.RedisError, OSError) as error:
             self.backend.command_failed(error)
-            return None
+            raise OwnerUnknown() from error
+        self.backend.command_ok()
         owner = owner.decode() if isinstance(owner, bytes) else owner
         if owner is not None and owner != self.id:
             self._remember(mount, session_id, owner)
@@ -176,18 +177,23 @@ class SessionCluster:
         target = server.target(request)
         if target is None or server.has_session(target.session_id):
             return None
-        if not self.backend.available():
-            known = self._owners.get((match.mount, target.session_id))
+        known = self._owners.get((match.mount, target.session_id))
+        try:
+            if not self.backend.available():
+                raise OwnerUnknown()
+            # Owning a session means answering requests forwarded to our inbox, and
+            # forwarding one means reading the answer there: both need the subscription.
+            if not self.backend.wait_subscribed(self.inbox, SUBSCRIBE_WAIT):
+                raise OwnerUnknown()
+            owner = self.owner(match.mount, target.session_id, claim=target.receiving)
+        except OwnerUnknown:
+            # Redis cannot say who owns it. A send, or a request for a session known to be
+            # another worker's, fails at once: answered here it would be a 404, and the
+            # client would drop a session that lives on. A poll opens the session here.
             if known is not None or not target.receiving:
-                # Owned elsewhere (or, for a send, nowhere we could find): fail at once.
                 self.stats["owner_unreachable"] += 1
                 return respond(start_response, plain_text(503, UNREACHABLE))
-            return None  # open it here
-        # Owning a session means answering requests forwarded to our inbox, and forwarding
-        # one means reading the answer there: both need the subscription in place.
-        if not self.backend.wait_subscribed(self.inbox, SUBSCRIBE_WAIT):
             return None
-        owner = self.owner(match.mount, target.session_id, claim=target.receiving)
         if owner is None or owner == self.id:
             return None
         return self._forward(owner, match, request, environ, start_response)
@@ -203,6 +209,10 @@ class SessionCluster:
         token = uuid.uuid4().hex
         replies: Queue = Queue()
         self._pending[token] = replies
+        # Watched from now, not from the first chunk: the owner may ask whether this client
+        # is still there (a later poll of the session) before the answer's head comes back.
+        gone = watch_disconnect(environ, _QueueWaker(replies))
+        self._relays[token] = gone
         header = {
             "op": "request",
             "token": token,
@@ -213,12 +223,14 @@ class SessionCluster:
         owner_inbox = self.backend.channel("worker:" + owner)
         self.stats["forwarded"] += 1
         if not self._publish(owner_inbox, header, request.body):
-            del self._pending[token]
+            self._forget(token)
             return respond(start_response, plain_text(503, UNREACHABLE))
         try:
             op, reply, body = replies.get(timeout=FORWARD_TIMEOUT)
+            while op == "gone":  # the client left before the answer: wait for it all the same
+                op, reply, body = replies.get(timeout=FORWARD_TIMEOUT)
         except Empty:
-            del self._pending[token]
+            self._forget(token)
             self.stats["owner_unreachable"] += 1
             if self._silent.hit(clock()):
                 logger.warning(
@@ -231,11 +243,19 @@ class SessionCluster:
                 )
             return respond(start_response, plain_text(503, UNREACHABLE))
         if op == "response":
-            del self._pending[token]
+            self._forget(token)
             return respond(start_response, Response(reply["status"], _headers(reply), body))
         start_response(status_line(reply["status"]), _headers(reply))
         heartbeat = match.server.options.heartbeat_delay
-        return self._relay(token, owner_inbox, body, replies, environ, heartbeat)
+        if gone.is_set():
+            replies.put(("gone", None, b""))  # it left while the head was on its way
+        return self._relay(token, owner_inbox, body, replies, gone, heartbeat)
+
+    def _forget(self, token: str) -> None:
+        self._pending.pop(token, None)
+        relay = self._relays.pop(token, None)
+        if relay is not None:
+            relay.stop()
 
     def _relay(
         self,
@@ -243,13 +263,11 @@ class SessionCluster:
         owner_inbox: str,
         prelude: bytes,
         replies: Queue,
-        environ: dict[str, Any],
+        gone: DisconnectWatch,
         heartbeat: float,
     ) -> Iterator[bytes]:
         """Write the owner's chunks as they come; tell the owner if our client goes away,
         and answer its questions about whether our client is still there."""
-        gone = watch_disconnect(environ, _QueueWaker(replies))
-        self._relays[token] = gone
         finished = False
         try:
             if prelude:
@@ -268,9 +286,7 @@ class SessionCluster:
                     return
                 yield body
         finally:
-            gone.stop()
-            self._relays.pop(token, None)
-            self._pending.pop(token, None)
+            self._forget(token)
             if not finished:
                 self._publish(owner_inbox, {"op": "abort", "token": token}, b"")
 
@@ -374,6 +390,10 @@ class SessionCluster:
             self.backend.command_failed(error)
             return False
         return True
+
+
+class OwnerUnknown(Exception):
+    """Redis cannot say which worker owns a session."""
 
 
 class _QueueWaker:

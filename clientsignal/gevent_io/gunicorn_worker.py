@@ -7,7 +7,9 @@
 - a full pool is logged, once per episode, with the limit and the setting that raises it;
 - a request's head (request line and headers) must arrive within ``CLIENTSIGNAL_HEADER_TIMEOUT``
   seconds, so that connections that send their headers a byte at a time (slowloris) cannot
-  hold the pool;
+  hold the pool, and be at most :data:`MAX_HEAD` bytes (gevent alone allows 100 lines of
+  64 KiB, kept for the life of a session); the unread rest of a body is given as long, then
+  the connection is closed;
 - the start-up log says what the worker holds, and the first worker warns (once, not once
   per worker) when several workers run on the in-process backend (``clientsignal.W001``).
 
@@ -29,6 +31,8 @@ DEFAULT_CONNECTIONS = 11_000
 more connections (Django pages, sends, other services)."""
 
 DEFAULT_HEADER_TIMEOUT = 10.0
+MAX_HEAD = 64 * 1024
+"""Bytes of a request line and headers; a bigger head gets 431."""
 FILES_MARGIN = 256
 """Open files a worker needs besides its connections (Redis, logs, the database, imports)."""
 
@@ -97,10 +101,39 @@ class HeaderTimedOut(Exception):
     """A client took longer than the header timeout to send a request's head."""
 
 
+class HeadTooLarge(ValueError):
+    """A request's head is over :data:`MAX_HEAD` bytes."""
+
+
 _TIMED_OUT = (
     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
     b"Content-Type: text/plain\r\nContent-Length: 16\r\n\r\nRequest timeout."
 )
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 23\r\n\r\nRequest head too large."
+)
+
+
+class _LimitedHead:
+    """The client's stream while a request's headers are read: more than ``limit`` bytes of
+    them raise :class:`HeadTooLarge` before they are kept."""
+
+    def __init__(self, rfile: Any, limit: int) -> None:
+        self._rfile = rfile
+        self._left = limit
+
+    def readline(self, size: int = -1) -> bytes:
+        if size < 0 or size > self._left + 1:
+            size = self._left + 1
+        line: bytes = self._rfile.readline(size)
+        self._left -= len(line)
+        if self._left < 0:
+            raise HeadTooLarge("request head over %d bytes" % MAX_HEAD)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rfile, name)
 
 
 class HeaderTimeouts:
@@ -131,9 +164,26 @@ def with_header_timeout(handler_class: type, seconds: float) -> type:
     request line and headers, the wait for a keep-alive connection's next request included;
     past it the client gets 408 and the connection is closed."""
     import gevent
+    from gevent import pywsgi
 
     global header_timeouts
     timeouts = header_timeouts = HeaderTimeouts(seconds)
+
+    class BodyTimedOut(pywsgi._InvalidClientInput):
+        """The rest of a request's body did not come in time: gevent's handler closes a
+        connection whose stream is in an unknown state on this error."""
+
+    class TimedInput(pywsgi.Input):
+        """gevent's request body, whose unread rest is discarded within ``seconds``, or
+        the connection closed."""
+
+        __slots__ = ()
+
+        def _discard(self) -> None:
+            with gevent.Timeout(seconds, False):
+                super()._discard()
+                return
+            raise BodyTimedOut("the rest of the request body was not sent in time")
 
     class Handler(handler_class):
         _head_timer: Any = None
@@ -149,11 +199,23 @@ def with_header_timeout(handler_class: type, seconds: float) -> type:
                 self._stop_timer()
             return line
 
+        rfile: Any
+
         def read_request(self, raw_requestline: str) -> Any:
+            rfile = self.rfile
+            self.rfile = _LimitedHead(rfile, MAX_HEAD - len(raw_requestline))
             try:
                 return super().read_request(raw_requestline)
             finally:
+                self.rfile = rfile
                 self._stop_timer()
+
+        def get_environ(self) -> Any:
+            environ = super().get_environ()
+            # gevent reads what the application left of a body after the response, with no
+            # time limit: a declared body that never comes would hold the connection for good.
+            self.wsgi_input.__class__ = TimedInput
+            return environ
 
         def handle_one_request(self) -> Any:
             try:
@@ -165,6 +227,10 @@ def with_header_timeout(handler_class: type, seconds: float) -> type:
             if isinstance(ex, HeaderTimedOut):
                 timeouts.hit(self.client_address)
                 return ("408", _TIMED_OUT)
+            if isinstance(ex, HeadTooLarge):
+                return ("431", _TOO_LARGE)
+            if isinstance(ex, BodyTimedOut):
+                return None  # the response is out: the connection is closed, no more to say
             return super()._handle_client_error(ex)
 
         def _timed_out(self) -> None:

@@ -36,14 +36,11 @@ def build_request(
     prefix: str,
     path: str,
     url_kwargs: dict[str, Any],
-    max_body: int,
     trusted_proxies: tuple[str, ...] = (),
 ) -> Request:
-    """The core's request for a WSGI request under ``prefix``. The body is read only up to
-    ``max_body`` + 1 bytes and within :data:`BODY_TIMEOUT`; a ``Content-Length`` over
-    ``max_body`` is refused without reading (413), a body too slow too (408). Its
-    ``remote_addr`` is the client's: from ``X-Forwarded-For`` when the request came through
-    one of ``trusted_proxies``."""
+    """The core's request for a WSGI request under ``prefix``, without its body (see
+    :func:`read_body`: only a send's is read). Its ``remote_addr`` is the client's: from
+    ``X-Forwarded-For`` when the request came through one of ``trusted_proxies``."""
     headers = {
         key[5:].replace("_", "-").lower(): value
         for key, value in environ.items()
@@ -51,15 +48,11 @@ def build_request(
     }
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
-    body = b""
-    if environ.get("REQUEST_METHOD") == "POST" and "wsgi.websocket" not in environ:
-        body = _read_body(environ, max_body)
     return Request(
         method=environ.get("REQUEST_METHOD", "GET"),
         path=path,
         query_string=environ.get("QUERY_STRING", ""),
         headers=headers,
-        body=body,
         remote_addr=client_address(
             environ.get("REMOTE_ADDR", ""), headers.get("x-forwarded-for"), trusted_proxies
         ),
@@ -88,7 +81,10 @@ def client_address(remote: str, forwarded_for: str | None, trusted: tuple[str, .
     return client
 
 
-def _read_body(environ: dict[str, Any], max_body: int) -> bytes:
+def read_body(environ: dict[str, Any], max_body: int) -> bytes:
+    """A POST's body, read only up to ``max_body`` + 1 bytes and within :data:`BODY_TIMEOUT`;
+    a ``Content-Length`` over ``max_body`` is refused without reading (413), a body too slow
+    too (408)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -229,7 +229,7 @@ class WebSocketSession:
             try:
                 if isinstance(data, bytes):
                     data = data.decode("utf-8")
-                self.server.websocket_message(session, data)
+                self.server.websocket_message(session, data, clock())
             except (BrokenJSON, UnicodeDecodeError):
                 logger.info("websocket %s: broken JSON, closing", session.tag)
                 self.close_with = BROKEN_FRAMING

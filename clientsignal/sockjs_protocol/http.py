@@ -46,13 +46,16 @@ class Request:
 
     @property
     def cookies(self) -> dict[str, str]:
-        """The ``Cookie`` header, parsed leniently: one malformed cookie (another application's)
-        does not hide the others."""
+        """The ``Cookie`` header, parsed leniently (one malformed cookie, another
+        application's, does not hide the others) and as Django parses it: of two cookies with
+        the same name, the last one counts. Reading them otherwise than the application does
+        would let a cookie planted in the visitor's browser decide what a session is bound
+        to, while the application authenticates the visitor."""
         cookies: dict[str, str] = {}
         for part in self.headers.get("cookie", "").split(";"):
             name, sep, value = part.partition("=")
             name = name.strip()
-            if sep and name and name not in cookies:
+            if sep and name:
                 cookies[name] = value.strip().strip('"')
         return cookies
 

@@ -3,10 +3,23 @@ that are logged once rather than once per refusal."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .session import Session
+
+
+def client_key(address: str) -> str:
+    """Under which key a client address counts: itself for IPv4, its /64 for IPv6 (one
+    network, which gets a whole /64 to pick addresses from)."""
+    if ":" not in address:
+        return address
+    try:
+        network = ipaddress.IPv6Network(address.split("%")[0] + "/64", strict=False)
+    except ValueError:
+        return address
+    return str(network)
 
 
 class Quotas:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from .connection import SockJSConnection
 from .frames import encode_json, encode_message
+from .limits import client_key
 from .session import Session
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ class MultiplexConnection(SockJSConnection):
             return
         request = self._channel_request(query, endpoint)
         channel = Channel(self.session, topic, endpoint)
-        if not server.admit(channel, "address", channel.address, request.date):
+        if not server.admit(channel, "address", client_key(channel.address), request.date):
             self._refuse(topic, (4429, "Too many sessions from this address"))
             return
         channel.on_closed = self._forget

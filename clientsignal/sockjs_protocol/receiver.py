@@ -101,13 +101,15 @@ class Receiver:
             self.session.detach(self, now)
 
     def abort(self, now: float) -> None:
-        """The client went away mid-response: the session is interrupted (1002)."""
+        """The client went away mid-response: the session is interrupted (1002). The I/O
+        layer is woken, so that a response waiting for frames ends now."""
         if self.done:
             return
         self.done = True
         if self.attached:
             self.session.detach(self, now)
             self.session.interrupt()
+        self.wake()
 
 
 def _nothing() -> None:

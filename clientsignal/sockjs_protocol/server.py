@@ -27,7 +27,7 @@ from .http import (
     options_response,
     text_response,
 )
-from .limits import Episode, Quotas
+from .limits import Episode, Quotas, client_key
 from .options import SockJSOptions
 from .origins import origin_allowed, request_origin
 from .ratelimit import TokenBucket
@@ -176,13 +176,17 @@ class SockJSServer:
     def open_sessions(self) -> int:
         return len(self.store) + len(self.websockets) + len(self.channels)
 
-    def websocket_message(self, session: Session, data: str) -> None:
+    def websocket_message(self, session: Session, data: str, now: float) -> None:
         """One websocket text message; raises :class:`~.exceptions.BrokenJSON` if it's not
-        SockJS JSON (the I/O layer then closes the socket)."""
+        SockJS JSON (the I/O layer then closes the socket). The frame was charged to the
+        session's message rate (one token); each message it carries past the first costs one
+        more, charged before any runs: one frame of a thousand messages is a thousand."""
         if session.raw:
             session.receive([data])
         elif data:
-            session.receive(decode_messages(data, allow_bare_string=True))
+            messages = decode_messages(data, allow_bare_string=True)
+            if len(messages) < 2 or session.spend(now, len(messages) - 1):
+                session.receive(messages)
 
     def tick(self, now: float) -> list[Session]:
         """Expire sessions whose receiver has been gone for ``disconnect_delay``."""
@@ -349,7 +353,7 @@ class SockJSServer:
                 self.open_sessions(),
             )
             raise TooManySessions()
-        address = request.remote_addr
+        address = client_key(request.remote_addr)
         limit = options.max_sessions_per_address
         if limit and self.quotas.count("address", address) >= limit:
             self._refused("address", address, limit, request.prefix, request.date)

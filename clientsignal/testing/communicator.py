@@ -239,7 +239,7 @@ class SignalCommunicator:
         session = self._open_session()
         # One websocket frame: charged to the session's message rate like a real one.
         if session.spend(time.monotonic(), 1):
-            self.server.websocket_message(session, json.dumps([message]))
+            self.server.websocket_message(session, json.dumps([message]), time.monotonic())
 
     def call(self, event: str, data: Any = None, timeout: float = 1.0) -> Any:
         """Call the server as the browser's ``sock.call(event, data)`` does: the receivers'

@@ -5,15 +5,29 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from django.contrib.auth.models import User
 from django.test import Client as DjangoClient
 
 import clientsignal
 from clientsignal import SignalConnection
 
+_made: list[User] = []
+
+
+@pytest.fixture(autouse=True)
+def users():
+    """Users of this test only: the database outlives it (other modules make their own)."""
+    yield
+    for user in _made:
+        user.delete()
+    _made.clear()
+
 
 def as_user(client_for, cls, name, **kwargs):
-    user, _ = User.objects.get_or_create(username=name)
+    user, created = User.objects.get_or_create(username=name)
+    if created:
+        _made.append(user)
     browser = DjangoClient()
     browser.force_login(user)
     return client_for(cls, cookies={"sessionid": browser.cookies["sessionid"].value}, **kwargs)

@@ -208,14 +208,6 @@ def test_another_prefix_reaches_no_session(site) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    reason="the binding and Django read the Cookie header differently: Request.cookies keeps "
-    "the first of two cookies with the same name, Django's parse_cookie the last. A cookie "
-    "tossed into the victim's browser (a sibling subdomain, or plain HTTP, with a longer "
-    "Path so that it is sent first) binds the victim's session to a value the attacker "
-    "chose, while Django still authenticates the victim: the attacker then acts as them",
-)
 def test_a_tossed_cookie_does_not_bind_the_victims_session(site) -> None:
     server, workers = site
     alice = Browser(server.port)

@@ -328,7 +328,7 @@ def test_an_idle_websocket_is_written_at_once_and_a_busy_one_queued():
 def test_raw_websocket_session():
     srv = server()
     receiver = srv.open_websocket(Request("GET", "/websocket"), 0, raw=True)
-    srv.websocket_message(receiver.session, "plain ü")
+    srv.websocket_message(receiver.session, "plain ü", 0)
     assert receiver.pull(0).chunks == ["plain ü"]
     receiver.session.close()
     assert receiver.pull(0).done

@@ -83,7 +83,7 @@ def test_any_sequence_of_requests(sequence, connection, restricted):
                 assert type(error).__name__ == "TooManySessions"
                 continue
             try:
-                server.websocket_message(receiver.session, request.body.decode("latin-1"))
+                server.websocket_message(receiver.session, request.body.decode("latin-1"), 0)
             except BrokenJSON:
                 pass
             open_receivers.append(receiver)

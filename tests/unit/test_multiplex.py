@@ -65,7 +65,7 @@ def mux(services):
 
 def send(mux, *messages):
     srv, receiver = mux
-    srv.websocket_message(receiver.session, json.dumps(list(messages)))
+    srv.websocket_message(receiver.session, json.dumps(list(messages)), 0)
     return [json.loads(chunk[1:]) for chunk in receiver.pull(0).chunks]
 
 
