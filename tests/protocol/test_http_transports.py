@@ -8,10 +8,12 @@ HTTP/1.0 and 1.1). `echo_server` serves clientsignal.echo:application.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import re
 import socket
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -29,11 +31,19 @@ def assert_cors(reply, origin):
     assert reply.header("Access-Control-Allow-Credentials") == "true"
 
 
+def assert_expires_in_a_year(reply):
+    """``Expires`` is an HTTP date a year from now (not from the monotonic clock's zero)."""
+    expires = email.utils.parsedate_to_datetime(reply.header("Expires"))
+    assert expires.tzinfo is not None, reply.header("Expires")
+    year_from_now = datetime.now(timezone.utc) + timedelta(days=365)
+    assert abs(expires - year_from_now) < timedelta(hours=1), reply.header("Expires")
+
+
 def assert_cacheable_preflight(reply, methods):
     assert reply.status in (200, 204)
     assert "public" in reply.header("Cache-Control")
     assert re.search(r"max-age=[1-9][0-9]{6}", reply.header("Cache-Control"))
-    assert reply.header("Expires")
+    assert_expires_in_a_year(reply)
     assert int(reply.header("Access-Control-Max-Age")) > 1_000_000
     for method in methods:
         assert method in reply.header("Access-Control-Allow-Methods")
@@ -68,7 +78,8 @@ def test_iframe_page(echo_server, suffix):
     assert reply.header("Content-Type") == "text/html;charset=UTF-8"
     assert "public" in reply.header("Cache-Control")
     assert re.search(r"max-age=[1-9][0-9]{6}", reply.header("Cache-Control"))
-    assert reply.header("Expires") and reply.header("ETag")
+    assert reply.header("ETag")
+    assert_expires_in_a_year(reply)
     assert reply.header("Last-Modified") is None
     src = re.search(r'<script src="([^"]*)"></script>', reply.body).group(1)
     assert src == "/static/clientsignal/sockjs.min.js"
@@ -98,6 +109,7 @@ def test_iframe_etag_gives_304(echo_server):
     assert reply.status == 304
     assert reply.header("Content-Type") is None
     assert reply.body == ""
+    assert_expires_in_a_year(reply)
 
 
 def test_info(echo_server):
