@@ -32,6 +32,21 @@ def echo_server_multi() -> Iterator[GunicornServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def redis_for_cluster() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def echo_cluster(redis_for_cluster: RedisServer) -> Iterator[GunicornServer]:
+    """The same services on four workers sharing HTTP sessions through a private redis-server
+    (the protocol tests run against it too)."""
+    env = {"CLIENTSIGNAL_ECHO_REDIS": redis_for_cluster.url}
+    with GunicornServer("clientsignal.echo:application", workers=4, env=env) as server:
+        yield server
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     with RedisServer() as server:

