@@ -1,5 +1,6 @@
-"""Multiplexing on two workers: one xhr-polling session, its requests landing on either
-worker, carries channels to two endpoints; signals from another process reach each channel."""
+"""Multiplexing on both backends: one xhr-polling session carries channels to two endpoints;
+on Redis its requests land on either of two workers, and what a worker sends reaches each
+channel."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.support.http import request
 
-from .conftest import send_ticks
+from .conftest import unique
 
 pytestmark = pytest.mark.redis
 
@@ -53,8 +54,8 @@ class PollingMux:
         return reply.body.rstrip("\n")
 
 
-def test_channels_of_one_session_across_two_workers(socket_server, redis_server):
-    mux = PollingMux(socket_server.url)
+def test_channels_of_one_session_on_each_backend(project):
+    mux = PollingMux(project.url)
     mux.send("sub,/signals?as=7", "sub,/rooms/7")
     assert mux.next() == "sub,/signals?as=7"
     hello = mux.next_event("/signals?as=7")
@@ -66,17 +67,22 @@ def test_channels_of_one_session_across_two_workers(socket_server, redis_server)
     mux.send('msg,/signals?as=7,{"event":"echo","data":{"text":"a,b"}}')
     assert mux.next_event("/signals?as=7") == {"event": "echo", "data": {"text": "a,b"}}
 
-    # From a separate process: the user of the channel's own query string, then a broadcast
-    # that both channels' classes receive (RoomConnection is a TickConnection).
-    assert send_ticks(redis_server.url, "user", 7, "for seven").returncode == 0
+    # From a worker: the user of the channel's own query string, then a broadcast that both
+    # channels' classes receive (RoomConnection is a TickConnection), then to the room.
+    project.do("user", user=7, text="for seven")
     assert mux.next_event("/signals?as=7") == {"event": "dm", "data": {"text": "for seven"}}
-    assert send_ticks(redis_server.url, 1, "end").returncode == 0
+    end = unique("end")
+    project.do("tick", origin=end)
     ticks = {mux.next().split(",", 2)[1] for _ in range(2)}
     assert ticks == {"/signals?as=7", "/rooms/7"}
+    project.do("url", kwargs={"room_id": 7}, text="to the room")
+    assert mux.next_event("/rooms/7") == {"event": "notice", "data": {"text": "to the room"}}
 
     # Closing one channel leaves the other; the server forgets the closed one.
     mux.send("uns,/rooms/7")
-    assert send_ticks(redis_server.url, 1, "again").returncode == 0
-    assert mux.next_event("/signals?as=7")["data"]["origin"] == "again"
+    again = unique("again")
+    project.do("tick", origin=again)
+    assert mux.next_event("/signals?as=7")["data"]["origin"] == again
     mux.send('msg,/rooms/7,{"event":"say","data":{"text":"late"}}')
     assert mux.next() == 'uns,/rooms/7,[4404,"No such endpoint"]'
+    mux.send("uns,/signals?as=7")

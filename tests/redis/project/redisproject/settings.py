@@ -1,4 +1,5 @@
-"""A socket-server project on the Redis backend (URL from CLIENTSIGNAL_TEST_REDIS)."""
+"""A socket-server project on the Redis backend (URL from CLIENTSIGNAL_TEST_REDIS), or on the
+in-process backend when that is empty."""
 
 import os
 
@@ -15,13 +16,15 @@ INSTALLED_APPS = [
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 ROOT_URLCONF = "redisproject.urls"
-CLIENTSIGNAL_BACKEND = os.environ["CLIENTSIGNAL_TEST_REDIS"]
+CLIENTSIGNAL_BACKEND = os.environ.get("CLIENTSIGNAL_TEST_REDIS") or None
 CLIENTSIGNAL_BACKEND_OPTIONS = {"CHANNEL_PREFIX": "cstest"}
 CLIENTSIGNAL_CONNECTIONS = {
     "/signals": "redisproject.TickConnection",
     "/rooms/<int:room_id>": "redisproject.RoomConnection",
     "/history": "redisproject.HistoryConnection",
     "/present": "redisproject.PresenceConnection",
+    "/selective": "redisproject.SelectiveConnection",
+    "/control": "redisproject.ControlConnection",
 }
 CLIENTSIGNAL_MULTIPLEX = "/multiplex"
 CLIENTSIGNAL_SOCKJS_OPTIONS = {"heartbeat_delay": 1}
