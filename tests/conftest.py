@@ -39,12 +39,14 @@ def redis_for_cluster() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def echo_cluster(redis_for_cluster: RedisServer) -> Iterator[GunicornServer]:
-    """The same services on four workers sharing HTTP sessions through a private redis-server
-    (the protocol tests run against it too)."""
-    env = {"CLIENTSIGNAL_ECHO_REDIS": redis_for_cluster.url}
-    with GunicornServer("clientsignal.echo:application", workers=4, env=env) as server:
-        yield server
+def echo_cluster() -> Iterator[GunicornServer]:
+    """The same services on four workers sharing HTTP sessions through a redis-server of their
+    own (``server.redis``); the protocol tests run against it too."""
+    with RedisServer() as redis:
+        env = {"CLIENTSIGNAL_ECHO_REDIS": redis.url}
+        with GunicornServer("clientsignal.echo:application", workers=4, env=env) as server:
+            server.redis = redis  # type: ignore[attr-defined]
+            yield server
 
 
 @pytest.fixture
