@@ -1,11 +1,16 @@
 """Django-style URLs: "/rooms/<int:room_id>", arguments on the connection, room broadcasts
-(``broadcast(..., by=...)``) and ``send_to_url``, on both backends."""
+(``broadcast(..., by=...)``) and ``send_to_url``, on both backends; and the arguments and
+request of a connection opened by a request forwarded from another worker."""
 
 from __future__ import annotations
 
+import json
 import random
+import time
+import uuid
 
 import pytest
+import redis
 
 from tests.support.http import request
 
@@ -61,3 +66,87 @@ def test_url_arguments_reach_the_connection(project):
     # Not an int: not a room URL, so Django answers (404), not SockJS.
     assert request("GET", project.url + "/rooms/x/info").status == 404
     assert request("GET", project.url + "/rooms/42/info").status == 200
+
+
+# -- a connection opened through a forwarded request ---------------------------------------------
+
+ROOMS = "/rooms/<int:room_id>"
+
+
+def worker_inboxes(client, workers, timeout=15):
+    """The workers' inbox channels, once every worker has subscribed (on its first request)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        inboxes = sorted(c.decode() for c in client.pubsub_channels("cstest:worker:*"))
+        if len(inboxes) == workers:
+            return inboxes
+        assert time.monotonic() < deadline, inboxes
+        time.sleep(0.05)
+
+
+@pytest.mark.timeout(90)
+def test_a_connection_opened_by_a_forwarded_request(redis_only):
+    """The first request of a session normally lands on the worker that then owns it; when
+    another worker claimed the session first (two first requests at once, say), the request
+    is forwarded to the owner, which opens the connection from the forwarded fields. It must
+    get the same URL arguments, host, scheme and server as a request it served itself.
+    Here the owner's claim is made by the test, so that the forwarded case is not left to
+    chance; the test watches the owner's inbox to know when the request was forwarded."""
+    project = redis_only
+    project.open_clients(2)  # both workers started, so both subscribed
+    client = redis.Redis.from_url(project.redis.url)
+    inboxes = worker_inboxes(client, project.workers)
+    watch = client.pubsub()
+    watch.psubscribe("cstest:worker:*")
+    assert watch.get_message(timeout=5)["type"] == "psubscribe"
+    host = "rooms.example.org:8443"
+    local = project.client("/rooms/7")  # a websocket: always served where it lands
+    try:
+        for attempt in range(40):
+            owner = inboxes[attempt % len(inboxes)]
+            session = uuid.uuid4().hex
+            client.set("cstest:session:%s:%s" % (ROOMS, session), owner.split(":")[-1], px=20_000)
+            url = "%s/rooms/7/000/%s/xhr" % (project.url, session)
+            headers = {"Host": host, "Cookie": "sockjs_key=%s" % session}
+            opened = request("POST", url, headers=headers)
+            assert (opened.status, opened.body) == (200, "o\n"), opened.body
+            if forwarded(watch, owner, session):
+                break
+        else:
+            pytest.fail("40 first requests all landed on the worker that owned the session")
+        reply = request("POST", url, headers=headers)
+        frame = reply.body.rstrip("\n")
+        assert frame.startswith("a["), frame
+        hello = json.loads(json.loads(frame[1:])[0])
+        assert hello["event"] == "hello"
+        opener = hello["data"]
+        assert opener["pid"] == int(owner.rsplit("-", 1)[1])  # opened at the owner
+        assert opener["kwargs"] == {"room_id": 7}
+        assert opener["host"] == host
+        assert opener["scheme"] == "http"
+        # SERVER_NAME and SERVER_PORT as the worker that took the request saw them, as for
+        # the websocket opened locally (not an invented localhost:80).
+        assert opener["server"] == local.hello["server"]
+        assert opener["server"][1] == str(project.server.port)
+        assert opener["path"] == "/rooms/7/000/%s/xhr" % session
+    finally:
+        watch.close()
+        client.close()
+
+
+def forwarded(watch, owner, session, timeout=1.0):
+    """Whether a request of ``session`` was published to ``owner``'s inbox (it was before
+    the answer reached the client, if at all)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = watch.get_message(timeout=max(0.01, deadline - time.monotonic()))
+        if message is None or message["type"] != "pmessage":
+            continue
+        head = json.loads(message["data"].partition(b"\n")[0])
+        if (
+            message["channel"].decode() == owner
+            and head["op"] == "request"
+            and session in head.get("request", head)["path"]  # (f25fcbe: at the top)
+        ):
+            return True
+    return False
