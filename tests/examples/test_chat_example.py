@@ -3,6 +3,7 @@ SignalSocket's reconnect across a server restart."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from urllib.parse import quote
 
@@ -82,8 +83,36 @@ def test_reconnect_delivers_queued_sends_once(browser, chat_server):
         alice.context.close()
 
 
+@pytest.fixture(scope="module")
+def staff_stats(browser, chat_server):
+    """Reads /clientsignal/stats.json as a logged-in staff user, with no page of its own
+    open (so no session of its own in the stats)."""
+    page = log_in(browser, chat_server, "staff")
+    context = page.context
+    page.close()
+
+    def read():
+        response = context.request.get(chat_server.url + "/clientsignal/stats.json")
+        assert response.ok, response.text()
+        return response.json()["services"]
+
+    yield read
+    context.close()
+
+
+def wait_for_stats(read, condition, timeout=15):
+    """The services' stats once ``condition(services)`` holds (polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        services = read()
+        if condition(services):
+            return services
+        assert time.monotonic() < deadline, services
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("transport", BROWSER_TRANSPORTS)
-def test_logged_in_user_on_every_transport(browser, chat_server, transport):
+def test_logged_in_user_on_every_transport(browser, chat_server, staff_stats, transport):
     # Cookies ride along on every transport, and the origin check lets the site's own pages in.
     page = log_in(browser, chat_server, "alice", transport=transport)
     try:
@@ -91,6 +120,20 @@ def test_logged_in_user_on_every_transport(browser, chat_server, transport):
         say(page, "via " + transport)
         page.wait_for_selector("#log li.message", timeout=15000)
         assert messages(page) == ["alice: via " + transport]
+        # One name per transport: the stats count this page's session under the name the
+        # client gives its transport (the iframe-* ones use the plain ones' URLs, so the
+        # server sees them as those). Sessions of earlier tests may take a few seconds to
+        # expire, so wait until this one is the only one.
+        name = transport.removeprefix("iframe-")
+        expected = {
+            "/clientsignal/multiplex": {name: 1},
+            "/chat/<int:room_id>": {name + " (multiplexed)": 1},
+            "/lobby": {name + " (multiplexed)": 1},
+        }
+        wait_for_stats(
+            staff_stats,
+            lambda services: {p: services.get(p, {}).get("open") for p in expected} == expected,
+        )
     finally:
         page.context.close()
 
