@@ -11,6 +11,7 @@ match the whole origin. The request's own host (its ``Host`` header) is always a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from .binding import KEY_COOKIE
@@ -24,8 +25,8 @@ def request_origin(request: Request) -> str | None:
         return origin
     referer = request.headers.get("referer")
     if referer:
-        parts = urlsplit(referer)
-        if parts.scheme and parts.netloc:
+        parts = _split(referer)
+        if parts is not None and parts.scheme and parts.netloc:
             return "%s://%s" % (parts.scheme, parts.netloc)
     return None
 
@@ -43,13 +44,16 @@ def origin_allowed(request: Request, allowed: Iterable[str] | None) -> bool:
         return not _identifying_cookies(request)
     if origin == "null":
         return False
-    parts = urlsplit(origin.lower())
-    if not parts.hostname:
+    parts = _split(origin.lower())
+    if parts is None or not parts.hostname or _host_port(parts.netloc) is _INVALID:
         return False
     own = request.headers.get("host", "").lower()
     if own and parts.netloc == own:
         return True
-    port = _port(urlsplit("//" + own).port if own else None, parts.scheme)
+    own_port = _host_port(own)
+    if own_port is _INVALID:
+        return False
+    port = _port(own_port, parts.scheme)
     for pattern in allowed:
         pattern = pattern.lower().rstrip("/")
         if pattern == "*":
@@ -72,7 +76,9 @@ def frame_ancestors(request: Request, allowed: Iterable[str]) -> str:
     """A CSP ``frame-ancestors`` value for the iframe page: the pages that may embed it
     (inside the iframe, requests are same-origin, so this is where the check happens)."""
     own = request.headers.get("host", "")
-    port = urlsplit("//" + own).port if own else None
+    port = _host_port(own)
+    if port is _INVALID:
+        port = None
     suffix = ":%d" % port if port else ""
     sources = ["'self'"]
     for pattern in allowed:
@@ -95,3 +101,28 @@ def _host_matches(host: str, pattern: str) -> bool:
     if pattern.startswith("."):
         return host == pattern[1:] or host.endswith(pattern)
     return host == pattern
+
+
+_INVALID = object()
+
+
+def _split(url: str) -> Any:
+    """``urlsplit(url)``, or None for what it cannot split (a malformed IPv6 address)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+def _host_port(netloc: str) -> Any:
+    """The port of a ``Host`` header or an origin's netloc: None when it names none,
+    ``_INVALID`` when it is not a host and port a client could have meant."""
+    if not netloc:
+        return None
+    parts = _split("//" + netloc)
+    if parts is None:
+        return _INVALID
+    try:
+        return parts.port
+    except ValueError:
+        return _INVALID
