@@ -52,9 +52,11 @@ DJANGO42_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
 
 # Every test: Python (unit, protocol, gunicorn, redis-server, Chromium, packaging) on the newest
 # Django, the Django-facing part again on Django 4.2 LTS, then the JS unit tests.
-# pytest's exit code 5 (no tests collected) is a failure like any other non-zero code.
+# pytest's exit code 5 (no tests collected) is a failure like any other non-zero code. Most
+# tests wait on servers, browsers and the network, so they run in as many processes as there
+# are cores (pytest-xdist), each test module in one process (its servers are per module).
 test: install $(VENV_DJANGO42)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 	$(PY_DJANGO42) -m pytest $(DJANGO42_TESTS)
 	npm test
 

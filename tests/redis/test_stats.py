@@ -31,9 +31,13 @@ def test_stats_are_summed_over_workers(project):
     while True:  # each worker publishes its snapshot every 2 s
         data = totals(socket_server)
         signals = data["services"].get("/signals", {})
-        # Exactly these clients: the other tests on this server closed theirs.
-        if data["processes"] == project.workers and signals.get("open", {}).get("websocket") == len(
-            clients
+        # Exactly these clients (the other tests on this server closed theirs), in snapshots
+        # published after their echoes, not between their opening and their echoes.
+        if (
+            data["processes"] == project.workers
+            and signals.get("open", {}).get("websocket") == len(clients)
+            and signals.get("messages_in", 0) >= len(clients)
+            and signals.get("messages_out", 0) >= 2 * len(clients)
         ):
             break
         assert time.monotonic() < deadline, data
