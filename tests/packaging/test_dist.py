@@ -32,6 +32,7 @@ PACKAGE_DATA = BUNDLE | {
     "clientsignal/static/clientsignal/clientsignal.js",
     "clientsignal/static/clientsignal/clientsignal.d.ts",
     "clientsignal/templates/clientsignal/stats.html",
+    "clientsignal/py.typed",  # users' type checkers read the package's hints
 }
 CLASSIFIERS = {
     "Environment :: Web Environment",
