@@ -12,7 +12,9 @@ See docs/testing.md.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import exports
 
 __all__ = [
     "CallRejected",
@@ -51,14 +53,6 @@ if TYPE_CHECKING:
     from .live_server import SignalLiveServer, SignalLiveServerTestCase
 
 
-def __getattr__(name: str) -> Any:
-    # Imported on first use: importing clientsignal.testing (from a conftest, say) must not
-    # need Django's settings yet.
-    from importlib import import_module
-
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError("module 'clientsignal.testing' has no attribute %r" % name)
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+# Imported on first use: importing clientsignal.testing (from a conftest, say) must not need
+# Django's settings yet.
+__getattr__ = exports(__name__, _EXPORTS)
