@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from urllib.parse import urlsplit
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +131,9 @@ def parse_url(url: str) -> dict[str, Any]:
     unix = scheme == "unix"
     if unix and not parsed.get("path"):
         raise ValueError("invalid Redis URL %r: a unix:// URL needs a socket path" % url)
+    path = urlsplit(url).path
+    if not unix and path not in ("", "/") and not path[1:].isdigit():
+        raise ValueError("invalid Redis URL %r: the path is the db number (/0)" % url)
     db = parsed.get("db") or 0
     try:
         db = int(db)

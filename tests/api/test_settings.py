@@ -41,6 +41,11 @@ def test_valid_settings_pass():
         ({"CLIENTSIGNAL_JSON_OBJECT_HOOK": "clientsignal.__version__"}, ["clientsignal.E013"]),
         ({"CLIENTSIGNAL_SOCKJS_OPTIONS": {"heartbeat": 1}}, ["clientsignal.E020"]),
         ({"CLIENTSIGNAL_BACKEND": "amqp://localhost"}, ["clientsignal.E030"]),
+        # A Redis URL that is not one: said at start-up, not when a signal is first sent.
+        ({"CLIENTSIGNAL_BACKEND": "redis:/bad"}, ["clientsignal.E030"]),
+        ({"CLIENTSIGNAL_BACKEND": "redis://host:port/0"}, ["clientsignal.E030"]),
+        ({"CLIENTSIGNAL_BACKEND": "redis://host/zero"}, ["clientsignal.E030"]),
+        ({"CLIENTSIGNAL_BACKEND": "unix://"}, ["clientsignal.E030"]),
         ({"CLIENTSIGNAL_BACKEND": "memory://", "CLIENTSIGNAL_BACKEND_OPTIONS": []},
          ["clientsignal.E031"]),
     ],
