@@ -81,6 +81,22 @@ def test_a_call_resolves_with_what_the_receiver_returned(page, notes_server, tra
     assert call(page, "add", {"a": 2, "b": 3}) == {"value": 5}
 
 
+@pytest.mark.parametrize("transport", ["xhr-polling", "xhr-streaming"])
+def test_calls_across_workers(browser, notes_on_redis, transport):
+    """Two workers sharing HTTP sessions through Redis: the polls and sends of a page land on
+    either, and are forwarded to the worker that owns its session; every answer comes back."""
+    page = browser.new_page()
+    try:
+        open_page(page, notes_on_redis.url, transport)
+        answers = page.evaluate(
+            "() => Promise.all([...Array(20).keys()].map((n) => "
+            "settle(sock.call('add', {a: n, b: 1}))))"
+        )
+        assert answers == [{"value": n + 1} for n in range(20)]
+    finally:
+        page.close()
+
+
 def test_a_raising_receiver_rejects_the_call_with_a_safe_message(page, notes_server):
     open_page(page, notes_server.url, "websocket")
     result = call(page, "boom")
