@@ -8,6 +8,12 @@ socket takes them without waiting (:class:`WebSocketWriter`); frames that cannot
 heartbeats, pongs and the close frame are written by a short-lived greenlet started when there
 is something to write and gone when there is not. An idle connection costs one greenlet and
 one timer.
+
+Memory: the socket is read directly, not through the buffered reader pywsgi made for the
+request's head. That reader's ``read1`` allocates the whole size asked for (64 KiB) before it
+waits, so every idle websocket held 64 KiB while it waited; ``socket.recv`` waits first and
+allocates only once data is there. The reader is closed once the handshake is done, which
+frees its 8 KiB buffer (what it held beyond the request's head is read first).
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ from .http import clock, no_delay, nothing
 logger = logging.getLogger("clientsignal.websocket")
 
 READ_SIZE = 65536
-"""Bytes asked of the socket at once: what a client sent since the last read, in one call."""
+"""Bytes asked of the socket at once: what a client sent since the last read, in one call
+(allocated only once the socket is readable: see :func:`release_reader`)."""
 
 BROKEN_FRAMING = (1002, "Broken framing.")
 
@@ -57,6 +64,28 @@ class WriteTimeout(OSError):
     """A peer that stopped reading held a write for too long."""
 
 
+def release_reader(handler: Any) -> bytes:
+    """Close the buffered reader pywsgi read the handshake with (freeing its 8 KiB buffer),
+    and return what it held beyond the request's head: from then on the socket is read
+    directly. A request that declared a body keeps its reader, which pywsgi reads the rest
+    of that body from once the application returns."""
+    rfile = handler.rfile
+    sock = handler.socket
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)  # what is buffered, else what the socket has, without waiting
+    try:
+        held = rfile.read1(READ_SIZE)
+    except OSError:
+        held = b""
+    finally:
+        sock.settimeout(timeout)
+    environ = getattr(handler, "environ", None) or {}
+    declared = environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")
+    if not declared:
+        rfile.close()  # the socket stays open: only this reader of it is closed
+    return bytes(held or b"")
+
+
 class WebSocketWriter:
     """Writes one websocket's frames: at once from any greenlet when the socket takes them
     (:meth:`write_now`, the receiver's hook), else from the session's own greenlet, waiting
@@ -66,6 +95,8 @@ class WebSocketWriter:
     core hands every session the same frame object for a broadcast, so a broadcast is encoded
     once down to the bytes on the wire, then written with one send per socket.
     """
+
+    __slots__ = ("socket", "patience", "busy", "closed", "pending", "pong", "wake")
 
     def __init__(self, sock: Any, patience: float) -> None:
         self.socket = sock
@@ -149,13 +180,15 @@ class _Finished(Exception):
 class WebSocketSession:
     """Runs one SockJS (or raw) websocket session until either side ends it."""
 
-    def __init__(
-        self, server: SockJSServer, request: Request, websocket: Any, receiver: Receiver
-    ) -> None:
+    __slots__ = (
+        "server", "websocket", "socket", "receiver", "session", "patience", "last_seen",
+        "writer", "drainer", "reader", "receiving", "finished", "close_with", "_timer",
+    )  # fmt: skip
+
+    def __init__(self, server: SockJSServer, websocket: Any, receiver: Receiver) -> None:
         self.server = server
-        self.request = request
         self.websocket = websocket
-        self.rfile = websocket.handler.rfile  # holds what arrived with the handshake, if any
+        self.socket = websocket.handler.socket
         self.receiver = receiver
         self.session = receiver.session
         # Liveness: any frame from the client, or a pong to the ping sent with each heartbeat.
@@ -195,13 +228,16 @@ class WebSocketSession:
     def _read(self) -> None:
         reader = FrameReader(max_message_size=self.server.options.max_message_size)
         counted = 0
+        recv = self.socket.recv
         try:
+            data = release_reader(self.websocket.handler)
             while not self.finished:
-                self.receiving = True
-                data = self.rfile.read1(READ_SIZE)
-                self.receiving = False
                 if not data:
-                    return
+                    self.receiving = True
+                    data = recv(READ_SIZE)
+                    self.receiving = False
+                    if not data:
+                        return
                 now = self.last_seen = clock()
                 events = reader.feed(data)
                 # Every frame counts against the message rate, empty and control ones too:
@@ -212,6 +248,7 @@ class WebSocketSession:
                 for event in events:
                     if not self._handle(event):
                         return
+                data = b""
                 # One client sending without pause cannot hold the worker: others run now.
                 gevent.sleep(0)
         except (OSError, _Finished):
@@ -346,4 +383,4 @@ def run_websocket(server: SockJSServer, request: Request, websocket: Any, *, raw
     except ShuttingDown:
         close_websocket(websocket, 1001, "Server shutting down")
         return
-    WebSocketSession(server, request, websocket, receiver).run()
+    WebSocketSession(server, websocket, receiver).run()
