@@ -53,8 +53,16 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     """The minimum for a connection class: registries, dispatch and authentication.
 
     A connection builds a Django request from the request that opened the session and
-    exposes it as :attr:`request`, with the session's user as :attr:`user`.
+    exposes it as :attr:`request`, with the session's user as :attr:`user`. The Django request
+    is kept while the session opens (``on_open``), then dropped: an idle connection holds no
+    environ, ``META`` or cookies of its own. Read later, :attr:`request` is built again from
+    the opening request, with the same :attr:`user` (no second authentication).
     """
+
+    # Slotted (a subclass without __slots__ of its own gets a __dict__ for its attributes).
+    __slots__ = (
+        "id", "opening_request", "_request", "user", "kwargs", "streams", "_places", "_wanted",
+    )  # fmt: skip
 
     login_required: ClassVar[bool] = False
     """Close sessions of anonymous users with 4401 "Login required"."""
@@ -97,7 +105,8 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.id = uuid.uuid4().hex
-        self.request: HttpRequest | None = None
+        self.opening_request: Request | None = None
+        self._request: HttpRequest | None = None
         self.user: Any = None
         self.kwargs: dict[str, Any] = {}
         self.streams: recovery.Streams | None = None
@@ -107,6 +116,20 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
 
     def __repr__(self) -> str:
         return "<%s %s user=%s>" % (type(self).__name__, self.id, self.user)
+
+    @property
+    def request(self) -> HttpRequest | None:
+        """The Django request of the request that opened the session (cookies, headers,
+        query string, remote address), with ``session`` and ``user``; None before it opened.
+        Built on first use; dropped once the session has opened and built again, with the
+        connection's :attr:`user`, when read after that."""
+        if self._request is None and self.opening_request is not None:
+            self._request = build_django_request(self.opening_request, user=self.user)
+        return self._request
+
+    @request.setter
+    def request(self, value: HttpRequest | None) -> None:
+        self._request = value
 
     # -- registries ------------------------------------------------------------------------
 
@@ -248,8 +271,9 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             release_databases()
 
     def _open(self, request: Request) -> None:
-        self.request = build_django_request(request)
-        self.user = self.get_user(self.request)
+        self.opening_request = request
+        self._request = django_request = build_django_request(request)
+        self.user = self.get_user(django_request)
         self.kwargs = dict(request.url_kwargs)
         name = type(self).__name__
         authenticated = bool(getattr(self.user, "is_authenticated", False))
@@ -291,7 +315,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         streams.append((backend.target_channel("connection", self.id), targets, "connection"))
         if authenticated:
             streams.append((backend.target_channel("user", self.user.pk), targets, "user"))
-        login = login_key(self.request)
+        login = login_key(django_request)
         if login is not None:
             streams.append((backend.target_channel("login", login), None, "login"))
         if self.streams is not None:
@@ -333,7 +357,9 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
 
     def after_open(self) -> None:
         """Replay what a reconnecting client missed, then say where it stands: a ``gap``
-        event naming the streams it cannot get back, and its resume token."""
+        event naming the streams it cannot get back, and its resume token. The Django
+        request is dropped (see :attr:`request`)."""
+        self._request = None
         if self.streams is None:
             return
         wanted, self._wanted = self._wanted, {}
@@ -716,10 +742,10 @@ def send_to_connection(
     SignalConnection.send_to("connection", connection_id, event, data, on_commit=on_commit)
 
 
-def build_django_request(request: Request) -> HttpRequest:
+def build_django_request(request: Request, *, user: Any = None) -> HttpRequest:
     """A Django request from the request that opened the session (cookies, headers, query
     string, remote address, scheme and host), with ``session`` and ``user`` as their
-    middleware would set them."""
+    middleware would set them (``user`` given: that one, not authenticated again)."""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,
         "SCRIPT_NAME": request.script_name,
@@ -744,7 +770,9 @@ def build_django_request(request: Request) -> HttpRequest:
         engine = import_module(settings.SESSION_ENGINE)
         session_key = django_request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         django_request.session = engine.SessionStore(session_key)
-    if apps.is_installed("django.contrib.auth") and hasattr(django_request, "session"):
+    if user is not None:
+        django_request.user = user
+    elif apps.is_installed("django.contrib.auth") and hasattr(django_request, "session"):
         from django.contrib.auth import get_user
 
         django_request.user = get_user(django_request)

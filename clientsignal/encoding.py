@@ -28,6 +28,8 @@ _MAYBE_NOT_FINITE = re.compile(r"\d[eE]|NaN|Infinity|\d{300}")
 class EncodesAsUser:
     """Marks objects that ``SignalEncoder`` encodes as their ``user`` (connections)."""
 
+    __slots__ = ()
+
     user: Any
 
 

@@ -18,6 +18,8 @@ class SockJSConnection:
     service's options for the prefix this class is mounted on.
     """
 
+    __slots__ = ("session", "__weakref__")
+
     sockjs_options: dict[str, object] = {}
 
     def __init__(self, session: Session) -> None:

@@ -246,6 +246,19 @@ def test_request_of_the_connection(client_for):
     assert request.META["REMOTE_ADDR"] == "10.9.8.7"
 
 
+def test_request_is_dropped_once_open_and_built_again_with_the_same_user(client_for):
+    Parent, _, _ = fresh_classes()
+    client = client_for(Parent, cookies={"theme": "dark"}, query="room=7")
+    connection = client.connection
+    # An idle connection holds no Django request (its environ, META, cookies) of its own.
+    assert connection._request is None
+    request = connection.request
+    assert request is connection.request  # built once, then kept
+    assert request.user is connection.user  # not authenticated again
+    assert request.COOKIES["theme"] == "dark"
+    assert request.GET["room"] == "7"
+
+
 def test_signal_keeps_providing_args():
     assert Signal(providing_args=["a", "b"]).providing_args == frozenset({"a", "b"})
     assert Signal().providing_args is None
