@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .streams import History, Position, Replay
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Envelope:
     """One message on its way to the connections of a channel, encoded once: ``encoded`` is
     the SockJS message literal every receiving session queues as it is; ``event`` its name,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)
 class TokenBucket:
     """``rate`` tokens a second, at most ``burst`` saved up; full at the start."""
 

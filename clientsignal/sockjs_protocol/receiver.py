@@ -27,6 +27,11 @@ class Pull:
 class Receiver:
     """One receiving request (a poll, a stream, or a websocket) attached to a session."""
 
+    __slots__ = (
+        "session", "transport", "heartbeat_delay", "response_limit", "attached", "done", "sent",
+        "next_heartbeat", "wake", "alive", "write_now",
+    )  # fmt: skip
+
     def __init__(
         self,
         session: Session,

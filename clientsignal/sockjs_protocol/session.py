@@ -49,8 +49,16 @@ class Session:
     """One SockJS session.
 
     ``raw`` sessions (the raw ``/websocket`` endpoint) queue plain messages instead of encoded
-    ones and have no open frame.
+    ones and have no open frame. Slotted: one lives as long as each connection.
     """
+
+    __slots__ = (
+        "id", "number", "prefix", "address", "credential", "bucket", "quotas", "server",
+        "quota_places", "counters", "max_message_size", "max_queued_bytes", "queued_bytes",
+        "transport", "raw", "disconnect_delay", "state", "connection", "queue", "receiver",
+        "detached_since", "close_code", "close_reason", "_open_pending", "_closed_notified",
+        "rejected",
+    )  # fmt: skip
 
     def __init__(
         self,
