@@ -68,7 +68,7 @@ def release_reader(handler: Any) -> bytes:
     """Close the buffered reader pywsgi read the handshake with (freeing its 8 KiB buffer),
     and return what it held beyond the request's head: from then on the socket is read
     directly. A request that declared a body keeps its reader, which pywsgi reads the rest
-    of that body from once the application returns."""
+    of that body from once the application returns. The handler's parsed head is dropped."""
     rfile = handler.rfile
     sock = handler.socket
     timeout = sock.gettimeout()
@@ -83,6 +83,10 @@ def release_reader(handler: Any) -> bytes:
     declared = environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")
     if not declared:
         rfile.close()  # the socket stays open: only this reader of it is closed
+    # The parsed head (an email.message.Message, 1.3 KiB): read while the request was parsed,
+    # never after the handshake (the core Request has the headers); the class's empty one
+    # stands in for it.
+    handler.__dict__.pop("headers", None)
     return bytes(held or b"")
 
 
@@ -208,7 +212,13 @@ class WebSocketSession:
         receiver.wake = self.wake
         receiver.write_now = self.writer.write_now
         try:
-            self.wake()  # the open frame
+            # The open frame, written by this greenlet rather than one spawned for it (``drainer``
+            # set: a frame queued meanwhile waits for this loop, which writes it too). A greenlet
+            # spawned here would, with gevent's greenlet tree tracking on (its default), record
+            # its spawning stack and so give ten frames of this one a frame object each, kept
+            # for the life of the connection (2 KiB).
+            self.drainer = gevent.getcurrent()
+            self._drain()
             self._read()
         finally:
             receiver.wake = nothing
