@@ -31,8 +31,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import report  # noqa: E402
-from bench.contenders import FLOOR, ONE_WORKER, TWO_WORKERS, Contender, contenders  # noqa: E402
+from bench.contenders import (  # noqa: E402
+    FLOOR,
+    HISTORY_PAIRS,
+    ONE_WORKER,
+    TWO_WORKERS,
+    Contender,
+    contenders,
+)
 from bench.crossprocess import cross_process  # noqa: E402
+from bench.history_cost import history_cost  # noqa: E402
 from bench.memory import idle_memory  # noqa: E402
 from tests.support.servers import GunicornServer, RedisServer  # noqa: E402
 
@@ -69,6 +77,23 @@ def fanout(contender: Contender, steps: list[int], rounds: int, procs: int) -> l
         if result.get("error") or result.get("timedOut") or (result["p95"] or 0) > LIMITS_MS[-1]:
             break
     return rows
+
+
+def redis_calls(contender: Contender, reset: bool = False) -> dict[str, int]:
+    """The Redis commands the contender's workers made since the last reset, by name."""
+    if contender.redis_url is None:
+        return {}
+    import redis
+
+    client = redis.Redis.from_url(contender.redis_url)
+    try:
+        if reset:
+            client.config_resetstat()
+            return {}
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
 
 
 def echo(contender: Contender, clients: list[int], seconds: int, procs: int) -> list[dict]:
@@ -135,7 +160,12 @@ def http_transports(clients: int, messages: int) -> list[tuple[str, str, dict]]:
 def parse_args() -> argparse.Namespace:
     ints = lambda text: [int(n) for n in text.split(",") if n]  # noqa: E731
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--scenarios", default="fanout,echo,memory,cross,http")
+    parser.add_argument(
+        "--scenarios",
+        default="fanout,echo,memory,cross,http",
+        help="fanout (with history's twins), echo, memory, cross, http; history: the fan-out "
+        "of the contenders with and without history only",
+    )
     parser.add_argument("--contenders", default="", help="names (first words) to run; default all")
     parser.add_argument("--steps", type=ints, default=[500, 1000, 2000, 5000, 10000])
     parser.add_argument("--rounds", type=int, default=10, help="rounds of 4 broadcasts per step")
@@ -163,12 +193,18 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     chosen = contenders(set(args.contenders.split(",")) if args.contenders else None)
-    results: dict = {"fanout": {}, "echo": {}, "memory": {}, "cross": None, "http": []}
+    results: dict = {
+        "fanout": {}, "echo": {}, "memory": {}, "cross": None, "http": [], "redis_calls": {},
+    }  # fmt: skip
     started = time.monotonic()
+    if "history" in args.scenarios and "fanout" not in args.scenarios:
+        paired = {name for pair in HISTORY_PAIRS for name in pair}
+        chosen = [c for c in chosen if c.name in paired]
+    chosen = [c for c in chosen if c.scenarios is None or c.scenarios & args.scenarios]
     for contender in chosen:
         # Memory on a server that has served nothing else; the loads on another fresh one (a
         # server still closing 10,000 connections would measure that, not the loads).
-        if "memory" in args.scenarios and args.memory_websockets:
+        if "memory" in args.scenarios and args.memory_websockets and contender.runs("memory"):
             with contender:
                 log("==", contender.name, "memory")
                 results["memory"][contender.name] = [
@@ -176,11 +212,13 @@ def main() -> None:
                 ]
         with contender:
             log("==", contender.name, contender.ws_url)
-            if "fanout" in args.scenarios:
+            if {"fanout", "history"} & args.scenarios:
+                redis_calls(contender, reset=True)
                 results["fanout"][contender.name] = fanout(
                     contender, args.steps, args.rounds, args.procs
                 )
-            if "echo" in args.scenarios:
+                results["redis_calls"][contender.name] = redis_calls(contender)
+            if "echo" in args.scenarios and contender.runs("echo"):
                 results["echo"][contender.name] = echo(
                     contender, args.echo_clients, args.echo_seconds, args.procs
                 )
@@ -197,6 +235,9 @@ def main() -> None:
                 )
     if "http" in args.scenarios:
         results["http"] = http_transports(args.http_clients, args.http_messages)
+    if {"fanout", "history"} & args.scenarios:
+        results["history_cost"] = history_cost()
+        log("history cost", json.dumps(results["history_cost"]))
 
     machine = "%s, %d cores, Python %s, Node %s, %s" % (
         platform.machine(),

@@ -68,12 +68,17 @@ class Contender:
         *,
         redis: bool = False,
         workers: int = 1,
+        scenarios: frozenset[str] | None = None,
     ) -> None:
         self.name, self.mode, self.path, self.workers = name, mode, path, workers
+        self.scenarios = scenarios  # the scenarios it runs in (None: every one)
         self._make = server
         self._needs_redis = redis
         self.redis: RedisServer | None = None
         self.server: _Process | None = None
+
+    def runs(self, scenario: str) -> bool:
+        return self.scenarios is None or scenario in self.scenarios
 
     @property
     def http_url(self) -> str:
@@ -158,6 +163,11 @@ def _socketio(redis_url: str | None) -> _Process:
 FLOOR = "gevent-websocket floor"
 ONE_WORKER = "clientsignal, 1 worker"
 TWO_WORKERS = "clientsignal, 2 workers + Redis"
+ONE_WORKER_HISTORY = "clientsignal, 1 worker, history"
+TWO_WORKERS_HISTORY = "clientsignal, 2 workers + Redis, history"
+HISTORY_PAIRS = ((ONE_WORKER, ONE_WORKER_HISTORY), (TWO_WORKERS, TWO_WORKERS_HISTORY))
+"""Each contender without history and its twin with it (the bench project's
+``HistoryBenchConnection``, ``history = {"size": 100, "ttl": 300}``): fan-out only."""
 
 
 def contenders(names: set[str] | None = None) -> list[Contender]:
@@ -167,6 +177,14 @@ def contenders(names: set[str] | None = None) -> list[Contender]:
         Contender(FLOOR, "raw", "", _floor),
         Contender(ONE_WORKER, "sockjs", "/bench", _bench_project(1)),
         Contender(TWO_WORKERS, "sockjs", "/bench", _bench_project(2), redis=True, workers=2),
+        Contender(
+            ONE_WORKER_HISTORY, "sockjs", "/bench-history", _bench_project(1),
+            scenarios=frozenset({"fanout", "history"}),
+        ),
+        Contender(
+            TWO_WORKERS_HISTORY, "sockjs", "/bench-history", _bench_project(2), redis=True,
+            workers=2, scenarios=frozenset({"fanout", "history"}),
+        ),
         Contender("sockjs-node 0.3.24", "sockjs", "/bench", _sockjs_node),
         Contender("python-socketio 5 (gevent)", "socketio", "", _socketio),
         Contender("Channels 4 + daphne + channels_redis", "raw", "", _channels, redis=True),

@@ -6,6 +6,12 @@ import argparse
 from typing import Any
 
 SOCKJS_NODE = "sockjs-node 0.3.24"
+ONE_WORKER = "clientsignal, 1 worker"
+HISTORY_PAIRS = (
+    ("in-process", "clientsignal, 1 worker", "clientsignal, 1 worker, history"),
+    ("Redis, 2 workers", "clientsignal, 2 workers + Redis",
+     "clientsignal, 2 workers + Redis, history"),
+)  # fmt: skip
 
 NOTE = (
     "Servers, Redis and the load generators share the machine's two cores. The load generator "
@@ -48,8 +54,13 @@ def render(
     limits: tuple[int, ...],
 ) -> str:
     lines = ["Machine: %s." % machine, "", NOTE]
+    lines += _goals(results, floor)
     if results["fanout"]:
         lines += _fanout(results["fanout"], args, floor, limits)
+    if any(on in results["fanout"] for _kind, _off, on in HISTORY_PAIRS):
+        lines += _history(results["fanout"], results.get("redis_calls", {}))
+    if results.get("history_cost"):
+        lines += _history_cost(results["history_cost"])
     if results["echo"]:
         lines += _echo(results["echo"], args, floor)
     if results["memory"]:
@@ -207,3 +218,138 @@ def _http(rows: list, args: argparse.Namespace) -> list:
                ratio(r["perSecond"], single[transport]["perSecond"]))
         )  # fmt: skip
     return lines
+
+
+def _verdict(value: float | None, goal: float, higher: bool, unit: str) -> str:
+    if value is None:
+        return "not measured"
+    if (value >= goal) if higher else (value <= goal):
+        return "**met**"
+    gap = goal - value if higher else value - goal
+    return "missed by %s%s" % (fmt(gap, 2 if unit == "×" else 1), unit)
+
+
+def _kib(memory: dict, name: str, kind: str) -> float | None:
+    for r in memory.get(name, []):
+        if r["kind"] == kind and r.get("open"):
+            return r.get("kib_per_connection")
+    return None
+
+
+def _echo_rate(echo: dict, name: str, clients: int = 100) -> float | None:
+    return next((r.get("perSecond") for r in echo.get(name, []) if r["clients"] == clients), None)
+
+
+def _goals(results: dict[str, Any], floor: str) -> list:
+    """The issue's goals, each with this run's figures for clientsignal and its peers."""
+    memory, echo, fanout = results["memory"], results["echo"], results["fanout"]
+    names = (ONE_WORKER, floor, SOCKJS_NODE)
+    rows = []
+
+    def row(measure: str, values: list[str], goal: str, verdict: str) -> None:
+        rows.append("| %s | %s | %s | %s |" % (measure, " | ".join(values), goal, verdict))
+
+    kib = [_kib(memory, name, "websocket") for name in names]
+    row("KiB per idle websocket (10,000 open)", [fmt(v) for v in kib], "≤ 16",
+        _verdict(kib[0], 16, False, " KiB"))  # fmt: skip
+    xhr = _kib(memory, ONE_WORKER, "xhr-streaming")
+    row("KiB per idle xhr-streaming session", [fmt(xhr), "—", "—"], "≤ 16",
+        _verdict(xhr, 16, False, " KiB"))  # fmt: skip
+    rates = [_echo_rate(echo, name) for name in names]
+    node = rates[2]
+    ratios = [(r / node) if r and node else None for r in rates]
+    pairs = zip(rates, ratios, strict=True)
+    shown = ["%s (%s)" % (fmt(r, 0), "%.2f×" % q if q else "—") for r, q in pairs]
+    row("echo msg/s, 100 clients (× sockjs-node)", shown,
+        "≥ 1.00×", _verdict(ratios[0], 1.0, True, "×"))  # fmt: skip
+    cross = results.get("cross") or {}
+    p99 = (cross.get("latency") or {}).get("p99")
+    row("cross-process p99 ms, %s clients, %s signals/s"
+        % (cross.get("clients", "—"), fmt((cross.get("latency") or {}).get("rate"), 0)),
+        [fmt(p99), "—", "—"], "≤ 20", _verdict(p99, 20, False, " ms"))  # fmt: skip
+    held = [largest_under(fanout.get(name, []), 500) for name in names]
+    verdict = _verdict(held[0], 5000, True, " clients") if fanout.get(ONE_WORKER) else "—"
+    row("fan-out: clients held at p95 ≤ 500 ms, one worker",
+        ["—" if h is None else str(h) for h in held], "≥ 5,000", verdict)  # fmt: skip
+    return [
+        "",
+        "### Goals (this run; the peers measured in the same run)",
+        "",
+        "| measure | %s | goal | clientsignal |" % " | ".join(names),
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+        *rows,
+    ]
+
+
+def _history(fanout: dict, calls: dict) -> list:
+    """Fan-out with history on and off, same steps, same run, per backend."""
+    lines = [
+        "",
+        "### History: fan-out with `history = {\"size\": 100, \"ttl\": 300}` on and off (same "
+        "run, same steps)",
+        "",
+        "| backend | clients | p95 off | p95 on | on / off | p50 off | p50 on |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for kind, off_name, on_name in HISTORY_PAIRS:
+        off = {r["clients"]: r for r in fanout.get(off_name, []) if not r.get("error")}
+        for r in fanout.get(on_name, []):
+            base = off.get(r["clients"], {})
+            lines.append(
+                "| %s | %d | %s | %s | %s | %s | %s |"
+                % (kind, r["clients"], fmt(base.get("p95")),
+                   r.get("error", "")[:40] or fmt(r.get("p95")),
+                   ratio(r.get("p95"), base.get("p95")),
+                   fmt(base.get("p50")), fmt(r.get("p50")))
+            )  # fmt: skip
+    per = []
+    for kind, off_name, on_name in HISTORY_PAIRS:
+        for name, label in ((off_name, "off"), (on_name, "on")):
+            used = calls.get(name)
+            rows = [r for r in fanout.get(name, []) if not r.get("error")]
+            broadcasts = sum(r.get("samples", 0) for r in rows)
+            if used and broadcasts:
+                sent = {k: v for k, v in used.items() if k in ("publish", "evalsha", "eval")}
+                per.append(
+                    "%s, history %s: %s per broadcast (%d broadcasts)"
+                    % (kind, label, ", ".join("%s %.2f" % (k, v / broadcasts)
+                       for k, v in sorted(sent.items())) or "none", broadcasts)
+                )  # fmt: skip
+    if per:
+        lines += [
+            "",
+            "Redis commands made by the workers (`INFO commandstats`): %s. One `EVALSHA` (the "
+            "append script, which also publishes) per broadcast with history, one `PUBLISH` "
+            "without, whatever the number of clients." % "; ".join(per),
+        ]
+    return lines
+
+
+def _history_cost(cost: dict) -> list:
+    memory, redis = cost["memory"], cost.get("redis", {})
+    lines = [
+        "",
+        "History's memory (bench/history_cost.py: %d kept `tick` messages, %d-character payload):"
+        % (cost["size"], cost["payload"]),
+        "",
+        "| where | bytes per kept message | of which the message itself |",
+        "| --- | ---: | ---: |",
+        "| in-process (a deque per channel) | %d | %d (the literal, shared with the delivery) |"
+        % (memory["bytes_per_entry_with_literal"], memory["literal_bytes"]),
+    ]
+    if "bytes_per_entry" in redis:
+        script = redis["commands_inside_the_script_per_publish"].items()
+        inside = ", ".join("%s %g" % item for item in script if item[1] >= 1)
+        lines += [
+            "| Redis (a stream per channel, `MEMORY USAGE`) | %d | %d |"
+            % (redis["bytes_per_entry"], redis["literal_bytes"]),
+            "",
+            "Redis round trips per publish: with history %s (inside the script: %s); without %s."
+            % (_calls(redis["round_trips_per_publish_with_history"]), inside,
+               _calls(redis["round_trips_per_publish_without"])),
+        ]  # fmt: skip
+    return lines
+
+
+def _calls(calls: dict) -> str:
+    return ", ".join("%s %.2f" % item for item in calls.items()) or "none"

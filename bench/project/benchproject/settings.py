@@ -13,7 +13,10 @@ INSTALLED_APPS = [
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 ROOT_URLCONF = "benchproject.urls"
-CLIENTSIGNAL_CONNECTIONS = {"/bench": "benchproject.BenchConnection"}
+CLIENTSIGNAL_CONNECTIONS = {
+    "/bench": "benchproject.BenchConnection",
+    "/bench-history": "benchproject.HistoryBenchConnection",
+}
 CLIENTSIGNAL_BACKEND = os.environ.get("CLIENTSIGNAL_BACKEND") or None
 # The benchmark holds more than the default 10,000 sessions per process, every one from
 # 127.0.0.1 (no per-address limit), and its echo clients send as fast as the server answers
