@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from urllib.parse import urlsplit
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import redis
 from redis.connection import parse_url as _redis_parse_url
