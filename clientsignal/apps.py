@@ -17,7 +17,7 @@ class ClientSignalConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out
 
-        from .connection import close_on_logout
+        from .logout import close_on_logout
 
         checks.register(check_settings, "clientsignal")
         # Logging out closes that Django session's sockets, in every process.

@@ -6,26 +6,21 @@ itself never reaches its parents or siblings.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
 import uuid
-from importlib import import_module
 from typing import Any, ClassVar
 
 import django.dispatch
-from django.apps import apps
-from django.conf import settings
-from django.core.handlers.wsgi import WSGIRequest
-from django.db import connections as databases
 from django.http import HttpRequest
-from django.utils.crypto import salted_hmac
 
-from . import conf, encoding, publishing, recovery
-from .backends import BaseBackend, Envelope, get_backend, is_redis_url
-from .backends.presence import Entry, summary
+from . import conf, encoding, publishing
+from .backends import BaseBackend, get_backend, is_redis_url
 from .backends.streams import History
+from .django_requests import build_django_request, login_key, release_databases
+from .presence_tracking import PresenceTracking
+from .recovery import Recovery, Streams
 from .sockjs_protocol import Request, SockJSConnection
 from .sockjs_protocol.limits import Episode
 
@@ -35,8 +30,6 @@ lifecycle = logger.getChild("connections")
 
 # Each class's listen and broadcast registries merged with its parents', by (class, name).
 _merged_cache: dict[tuple[type, str], dict[str, django.dispatch.Signal]] = {}
-# The history each class's broadcasts keep, and targeted messages' (None: by the whole tree).
-_history_cache: dict[type | None, History | None] = {}
 # Refused client messages, logged once per episode per class.
 _refusals: dict[type, Episode] = {}
 
@@ -49,7 +42,7 @@ FORBIDDEN = (4403, "Forbidden")
 TOO_MANY_FOR_USER = (4429, "Too many sessions for this user")
 
 
-class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
+class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encoding.EncodesAsUser):
     """The minimum for a connection class: registries, dispatch and authentication.
 
     A connection builds a Django request from the request that opened the session and
@@ -76,22 +69,6 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.filters_events = cls.accepts is not BaseSignalConnection.accepts
-        _history_cache.clear()
-
-    history: ClassVar[Any] = None
-    """Keep the last messages of what this class's connections receive, so that a client
-    that reconnects gets what it missed: ``{"size": 100, "ttl": 300}`` (messages, seconds),
-    or True for those defaults. See :mod:`clientsignal.recovery`."""
-
-    presence: ClassVar[bool] = False
-    """Count this class's connections where they are (the class, its URL arguments, the
-    groups they join), for :meth:`present` and :func:`clientsignal.presence`."""
-
-    presence_events: ClassVar[bool] = False
-    """With ``presence``: when a user's first connection arrives in a place, the others
-    there get a ``join`` event (``{"user": {"id", "username"}, "where": ...}``), and a
-    ``leave`` event when their last one goes. The places with events are the groups and the
-    class with its URL arguments (a room), or the class when its prefix has none."""
 
     backend_url: ClassVar[str | None] = None
     """The backend this class publishes through; None means ``CLIENTSIGNAL_BACKEND``."""
@@ -109,7 +86,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         self._request: HttpRequest | None = None
         self.user: Any = None
         self.kwargs: dict[str, Any] = {}
-        self.streams: recovery.Streams | None = None
+        self.streams: Streams | None = None
         # presence: channel -> its name in events, or None for a place without events
         self._places: dict[str, str | None] = {}
         self._wanted: dict[str, Any] = {}
@@ -166,27 +143,6 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
                 cls.publish(name, data, exclude=exclude, on_commit=on_commit)
 
         signal.connect(forward, weak=False, dispatch_uid=("clientsignal", cls.channel_name(), name))
-
-    @classmethod
-    def broadcast_history(cls) -> History | None:
-        """What this class's broadcasts keep: the widest ``history`` of the class and its
-        subclasses, whose connections receive them too."""
-        if cls not in _history_cache:
-            widest = None
-            for klass in (cls, *_subclasses(cls)):
-                own = History.of(klass.__dict__.get("history"))
-                if own is not None:
-                    widest = own.wider(widest)
-            _history_cache[cls] = widest
-        return _history_cache[cls]
-
-    @staticmethod
-    def target_history() -> History | None:
-        """What messages to groups, users and single connections keep: the widest
-        ``history`` of any class, since any class's connections may receive them."""
-        if None not in _history_cache:
-            _history_cache[None] = BaseSignalConnection.broadcast_history()
-        return _history_cache[None]
 
     @classmethod
     def listeners(cls) -> dict[str, django.dispatch.Signal]:
@@ -295,7 +251,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             return
         backend = self.get_backend()
         if History.of(self.history) is not None:
-            self._start_streams(backend, request)
+            self.streams, self.id, self._wanted = self._start_streams(backend, request)
         classes = [k for k in type(self).__mro__ if issubclass(k, BaseSignalConnection)]
         # (channel, the history it keeps, its name in a gap event)
         streams = [
@@ -337,55 +293,12 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             self.transport,
         )
 
-    def _start_streams(self, backend: BaseBackend, request: Request) -> None:
-        """A class with history: take the id a resume token carries (the client's own stream
-        goes on), and hold what arrives until :meth:`after_open` has replayed what the
-        client missed."""
-        self.streams = recovery.Streams()
-        query = request.query
-        resumed = recovery.resumed_id(
-            query.get("resume", ""), self.channel_name(), self._user_key()
-        )
-        if resumed is not None:
-            stale = backend.hub.member(resumed)
-            if stale is not None:  # the same client's old connection, not yet noticed gone
-                stale.close(4000, "Reconnected elsewhere")
-            self.id = resumed
-        self._wanted = recovery.requested(query)
-        if self._wanted:
-            self.streams.held = []
-
     def after_open(self) -> None:
-        """Replay what a reconnecting client missed, then say where it stands: a ``gap``
-        event naming the streams it cannot get back, and its resume token. The Django
-        request is dropped (see :attr:`request`)."""
+        """The Django request is dropped (see :attr:`request`); a reconnecting client gets
+        what it missed (see :mod:`.recovery`)."""
         self._request = None
-        if self.streams is None:
-            return
         wanted, self._wanted = self._wanted, {}
-        gaps = self.streams.replay(
-            self.get_backend(), wanted, self._deliverable, self._send_literal
-        )
-        if gaps:
-            self.send("gap", {"streams": gaps})
-        token = recovery.resume_token(self.id, self.channel_name(), self._user_key())
-        self.send_message(encoding.dumps({"resume": token}))
-
-    def receive_positioned(self, channel: str, envelope: Envelope, literal: str) -> bool:
-        if self.streams is None:  # a class without history: the message as ever
-            return self.session.send(None, envelope.encoded)
-        return self.streams.receive(channel, envelope, literal, self._send_literal)
-
-    def _deliverable(self, envelope: Envelope) -> bool:
-        if envelope.exclude == self.id:
-            return False
-        return not self.filters_events or self.accepts(envelope.event)
-
-    def _send_literal(self, literal: str) -> bool:
-        return self.session.send(None, literal)
-
-    def _user_key(self) -> Any:
-        return self.user.pk if getattr(self.user, "is_authenticated", False) else None
+        self._recover(wanted)
 
     def allow(self, event: str, data: dict[str, Any]) -> bool:
         """Whether this client may fire the listened ``event`` with ``data``; refused events
@@ -476,46 +389,6 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         if channel in self._places:
             self._depart(backend, channel)
         backend.leave_channels(self, (channel,))
-
-    # -- presence --------------------------------------------------------------------------
-
-    @classmethod
-    def present(cls, **url_kwargs: Any) -> list[dict[str, Any]]:
-        """Who is connected to this class (with ``url_kwargs``: opened with those URL
-        arguments), in every process: ``[{"user": {"id", "username"}, "connections": 2},
-        ..., {"user": None, "connections": 5}]`` (anonymous visitors last)."""
-        backend = cls.get_backend()
-        if url_kwargs:
-            place = cls.url_channel(backend, url_kwargs)
-        else:
-            place = backend.channel(cls.channel_name())
-        return summary(backend.presence(place))
-
-    def _entry(self) -> Entry:
-        user = self.user
-        if getattr(user, "is_authenticated", False):
-            return Entry(str(user.pk), user.get_username(), self.id)
-        return Entry("", "", self.id)
-
-    def _arrive(self, backend: BaseBackend, place: str, where: str, events: bool = True) -> None:
-        self._places[place] = where if events else None
-        entry = self._entry()
-        if backend.presence_add(place, entry) == 1 and entry.user_id and events:
-            self._presence_event(place, "join", where, entry)
-
-    def _depart(self, backend: BaseBackend, place: str) -> None:
-        where = self._places.pop(place)
-        entry = self._entry()
-        if backend.presence_remove(place, entry) == 0 and entry.user_id and where is not None:
-            self._presence_event(place, "leave", where, entry)
-
-    def _presence_event(self, place: str, event: str, where: str, entry: Entry) -> None:
-        if self.presence_events:
-            [user] = summary([entry])
-            data = {"user": user["user"], "where": where}
-            publishing.publish(
-                type(self), lambda _backend: place, event, data, exclude=self.id, on_commit=False
-            )
 
     @classmethod
     def url_channel(cls, backend: BaseBackend, url_kwargs: dict[str, Any]) -> str:
@@ -715,13 +588,6 @@ def broadcast(name: str, signal: django.dispatch.Signal) -> None:
     SignalConnection.broadcast(name, signal)
 
 
-def presence(group: str) -> list[dict[str, Any]]:
-    """Who is connected to ``group`` (connections of classes with ``presence`` that joined
-    it), in every process: ``[{"user": {"id", "username"}, "connections": 2}, ...]``."""
-    backend = SignalConnection.get_backend()
-    return summary(backend.presence(backend.target_channel("group", group)))
-
-
 def send_to_group(group: str, event: str, data: Any = None, *, on_commit: bool = True) -> None:
     """Send an event to every connection that joined ``group``, in every process; inside a
     transaction, when it commits (unless ``on_commit=False``)."""
@@ -740,110 +606,6 @@ def send_to_connection(
     """Send an event to one connection, by its ``id``, wherever it is open; inside a
     transaction, when it commits."""
     SignalConnection.send_to("connection", connection_id, event, data, on_commit=on_commit)
-
-
-def build_django_request(request: Request, *, user: Any = None) -> HttpRequest:
-    """A Django request from the request that opened the session (cookies, headers, query
-    string, remote address, scheme and host), with ``session`` and ``user`` as their
-    middleware would set them (``user`` given: that one, not authenticated again)."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": request.method,
-        "SCRIPT_NAME": request.script_name,
-        "PATH_INFO": request.prefix + request.path,
-        "QUERY_STRING": request.query_string,
-        "REMOTE_ADDR": request.remote_addr,
-        "SERVER_NAME": request.server_name,
-        "SERVER_PORT": request.server_port,
-        "SERVER_PROTOCOL": request.protocol,
-        "wsgi.url_scheme": request.scheme,
-        "wsgi.input": io.BytesIO(b""),
-        "CONTENT_LENGTH": "0",
-    }
-    for name, value in request.headers.items():
-        key = name.upper().replace("-", "_")
-        if key == "CONTENT_TYPE":
-            environ[key] = value
-        elif key != "CONTENT_LENGTH":
-            environ["HTTP_" + key] = value
-    django_request = WSGIRequest(environ)
-    if apps.is_installed("django.contrib.sessions"):
-        engine = import_module(settings.SESSION_ENGINE)
-        session_key = django_request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        django_request.session = engine.SessionStore(session_key)
-    if user is not None:
-        django_request.user = user
-    elif apps.is_installed("django.contrib.auth") and hasattr(django_request, "session"):
-        from django.contrib.auth import get_user
-
-        django_request.user = get_user(django_request)
-    else:
-        from django.contrib.auth.models import AnonymousUser
-
-        django_request.user = AnonymousUser()
-    return django_request
-
-
-def release_databases() -> None:
-    """What Django does at the end of a request: close this thread's (greenlet's) database
-    connections that are past ``CONN_MAX_AGE`` or broken, so that a greenlet that lives as
-    long as its socket holds none meanwhile. Never inside a transaction (a test's): closing
-    there would break it. Best effort: a test runner that forbids the database (pytest-django
-    without ``db``) forbids even the question."""
-    for database in databases.all(initialized_only=True):
-        if database.in_atomic_block:
-            continue
-        try:
-            database.close_if_unusable_or_obsolete()
-        except Exception:  # see the docstring
-            pass
-
-
-def login_key(request: HttpRequest | None) -> str | None:
-    """The name under which the connections of one Django session are closed at its
-    logout: a keyed digest of the session key (never the key itself, which is a secret)."""
-    session = getattr(request, "session", None)
-    key = getattr(session, "session_key", None)
-    if not key:
-        return None
-    return salted_hmac("clientsignal.login", key).hexdigest()[:32]
-
-
-def close_on_logout(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
-    """``user_logged_out`` receiver: close that Django session's connections (4401 "Logged
-    out"), in every process each connection class's backend reaches."""
-    login = login_key(request)
-    if login is None:
-        return
-    backends: dict[int, BaseBackend] = {}
-    classes: list[type[BaseSignalConnection]] = [SignalConnection, *_connection_classes()]
-    for cls in classes:
-        backend = cls.get_backend()
-        backends[id(backend)] = backend
-    publishing.close(
-        list(backends.values()),
-        lambda backend: backend.target_channel("login", login),
-        *LOGGED_OUT,
-    )
-
-
-def _connection_classes() -> list[type[BaseSignalConnection]]:
-    classes = []
-    for spec in conf.connections().values():
-        try:
-            cls = _import(spec) if isinstance(spec, str) else spec
-        except ImportError:
-            continue
-        if isinstance(cls, type) and issubclass(cls, BaseSignalConnection):
-            classes.append(cls)
-    return classes
-
-
-def _subclasses(cls: type) -> list[type]:
-    found: list[type] = []
-    sub: type
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found
 
 
 def _valid_call_id(call: Any) -> bool:

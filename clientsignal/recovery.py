@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core import signing
 
+from . import encoding
 from .backends.streams import History, Position, Sequence, stream_id, with_position
+from .sockjs_protocol import Request
 
 if TYPE_CHECKING:
     from .backends import BaseBackend, Envelope
@@ -131,3 +133,119 @@ class Streams:
         for channel, envelope, literal in held:
             self.receive(channel, envelope, literal, send)
         return gaps
+
+
+# The history each class's broadcasts keep, and targeted messages' (None: by the whole tree).
+_history_cache: dict[type | None, History | None] = {}
+
+
+class Recovery:
+    """What :class:`~.connection.BaseSignalConnection` does for a class with ``history``."""
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _history_cache.clear()
+
+    history: ClassVar[Any] = None
+    """Keep the last messages of what this class's connections receive, so that a client
+    that reconnects gets what it missed: ``{"size": 100, "ttl": 300}`` (messages, seconds),
+    or True for those defaults. See :mod:`clientsignal.recovery`."""
+
+    @classmethod
+    def broadcast_history(cls) -> History | None:
+        """What this class's broadcasts keep: the widest ``history`` of the class and its
+        subclasses, whose connections receive them too."""
+        if cls not in _history_cache:
+            widest = None
+            for klass in (cls, *_subclasses(cls)):
+                own = History.of(klass.__dict__.get("history"))
+                if own is not None:
+                    widest = own.wider(widest)
+            _history_cache[cls] = widest
+        return _history_cache[cls]
+
+    @staticmethod
+    def target_history() -> History | None:
+        """What messages to groups, users and single connections keep: the widest
+        ``history`` of any class, since any class's connections may receive them."""
+        if None not in _history_cache:
+            _history_cache[None] = Recovery.broadcast_history()
+        return _history_cache[None]
+
+    def _start_streams(
+        self, backend: BaseBackend, request: Request
+    ) -> tuple[Streams, str, dict[str, Position | None]]:
+        """A class with history: its connection's streams (holding what arrives while a
+        reconnecting client's missed messages are replayed), its id (the one a resume token
+        carries: the client's own stream goes on), and the positions the client names."""
+        streams = Streams()
+        query = request.query
+        connection_id = self.id
+        resumed = resumed_id(query.get("resume", ""), self.channel_name(), self._user_key())
+        if resumed is not None:
+            stale = backend.hub.member(resumed)
+            if stale is not None:  # the same client's old connection, not yet noticed gone
+                stale.close(4000, "Reconnected elsewhere")
+            connection_id = resumed
+        wanted = requested(query)
+        if wanted:
+            streams.held = []
+        return streams, connection_id, wanted
+
+    def _recover(self, wanted: dict[str, Position | None]) -> None:
+        """Replay what a reconnecting client missed, then say where it stands: a ``gap``
+        event naming the streams it cannot get back, and its resume token."""
+        if self.streams is None:
+            return
+        gaps = self.streams.replay(
+            self.get_backend(), wanted, self._deliverable, self._send_literal
+        )
+        if gaps:
+            self.send("gap", {"streams": gaps})
+        token = resume_token(self.id, self.channel_name(), self._user_key())
+        self.send_message(encoding.dumps({"resume": token}))
+
+    def receive_positioned(self, channel: str, envelope: Envelope, literal: str) -> bool:
+        if self.streams is None:  # a class without history: the message as ever
+            return self.session.send(None, envelope.encoded)
+        return self.streams.receive(channel, envelope, literal, self._send_literal)
+
+    def _deliverable(self, envelope: Envelope) -> bool:
+        if envelope.exclude == self.id:
+            return False
+        return not self.filters_events or self.accepts(envelope.event)
+
+    def _send_literal(self, literal: str) -> bool:
+        return self.session.send(None, literal)
+
+    def _user_key(self) -> Any:
+        return self.user.pk if getattr(self.user, "is_authenticated", False) else None
+
+    if TYPE_CHECKING:
+        id: str
+        user: Any
+        session: Any
+        streams: Streams | None
+        filters_events: ClassVar[bool]
+
+        @classmethod
+        def get_backend(cls) -> BaseBackend: ...
+
+        @classmethod
+        def channel_name(cls) -> str: ...
+
+        def accepts(self, event: str) -> bool: ...
+
+        def send(self, event: str, data: Any = None) -> bool: ...
+
+        def send_message(self, message: str | None, encoded: str | None = None) -> bool: ...
+
+
+def _subclasses(cls: type) -> list[type]:
+    found: list[type] = []
+    sub: type
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
