@@ -131,7 +131,8 @@ class WebSocketWriter:
         return True
 
     def write(self, text: str) -> None:
-        """Write ``text`` from the session's greenlet; raises OSError."""
+        """Write ``text`` from the session's greenlet, which holds ``busy`` for as long as it
+        writes; raises OSError."""
         self.write_bytes(frame_bytes(text))
 
     def write_bytes(self, data: bytes) -> None:
@@ -149,7 +150,6 @@ class WebSocketWriter:
         if self.pong:
             pong, self.pong = self.pong, b""
             self._sendall(pong)
-        self.busy = False
 
     def _send_without_waiting(self, data: bytes) -> int:
         """Bytes the socket took at once (timeout 0); 0 when its buffer is full."""
@@ -223,13 +223,13 @@ class WebSocketSession:
         finally:
             receiver.wake = nothing
             receiver.write_now = None
-            self._arm(None)
             drainer = self.drainer
             if drainer is not None and drainer is not gevent.getcurrent():
                 # Let it write the session's close frame (a refusal, an error, a rate limit),
                 # for a second at most: a dead peer takes nothing.
                 drainer.join(timeout=1)
                 drainer.kill(block=True, timeout=1)
+            self._arm(None)  # after the drainer, which may have armed it
             self.server.websocket_closed(self.session)
             self._close()
 
@@ -313,8 +313,11 @@ class WebSocketSession:
         receiver, writer = self.receiver, self.writer
         try:
             while True:
-                writer.flush()
+                # Busy before the first byte and until the last: a frame write_now sent
+                # from another greenlet while this one waits for room would land inside
+                # the frame being written.
                 writer.busy = True
+                writer.flush()
                 pull = receiver.pull(clock())
                 for frame in pull.chunks:
                     assert isinstance(frame, str)
