@@ -264,7 +264,15 @@ class SockJSServer:
         headers = transport.headers()
         session = self.store.get(session_id)
         if session is None:
-            session = self._new_session(session_id, transport.name, request, now)
+            fresh = self._new_session(session_id, transport.name, request, now)
+            # on_open may have let other greenlets run (a database, Redis), and a request
+            # for the same id may have stored its session meanwhile: the first stored is the
+            # session, this one is closed at once (its on_close runs, its places are freed).
+            session = self.store.get(session_id)
+            if session is not None:
+                fresh.expire()
+        if session is None:
+            session = fresh
             if self.options.bind_sessions:
                 session.credential = binding.credential(request, self.options.identity_cookies)
                 if session.credential is None:
