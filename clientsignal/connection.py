@@ -32,6 +32,8 @@ lifecycle = logger.getChild("connections")
 _merged_cache: dict[tuple[type, str], dict[str, django.dispatch.Signal]] = {}
 # Refused client messages, logged once per episode per class.
 _refusals: dict[type, Episode] = {}
+# accepts() raising, logged once per episode per class.
+_accepts_failures: dict[type, Episode] = {}
 
 # Keyword arguments that clientsignal itself passes to a listened signal.
 RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
@@ -310,6 +312,28 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
         staff see ``audit``). Override to filter; the message is not re-encoded for it."""
         return True
 
+    def accepts_safely(self, event: str) -> bool:
+        """:meth:`accepts`, as the backend asks it: one that raises keeps the message from
+        this connection only (the sender and every other connection never see the error),
+        logged with its traceback once per episode per class."""
+        try:
+            return bool(self.accepts(event))
+        except Exception:
+            cls = type(self)
+            episode = _accepts_failures.get(cls)
+            if episode is None:
+                episode = _accepts_failures[cls] = Episode()
+            if episode.hit(time.monotonic()):
+                logger.exception(
+                    "%s.accepts(%r) raised: the message is not delivered to %s (further "
+                    "failures of %s.accepts are not logged until a minute passes without one)",
+                    cls.__name__,
+                    event,
+                    self.id,
+                    cls.__name__,
+                )
+            return False
+
     def get_user(self, request: HttpRequest) -> Any:
         """Who this client is: by default the user of the Django session. Override for
         another kind of authentication (a token in the query string, say)."""
@@ -351,7 +375,13 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
         if refused:
             self._refuse(name, "event %r does not accept %s" % (name, ", ".join(refused)), call)
             return
-        if not self.allow(name, data):
+        try:
+            allowed_now = self.allow(name, data)
+        except Exception:
+            logger.exception("%s.allow(%r) raised (connection %r)", type(self).__name__, name, self)
+            self._internal_error(name, call)
+            return
+        if not allowed_now:
             self._refuse(name, "event %r is not allowed for %s" % (name, self.user), call)
             return
         self.fire(name, signal, data, call=call)
@@ -374,13 +404,16 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
 
     def join(self, group: str) -> None:
         """Receive what is sent to ``group`` (:func:`send_to_group`), in any process. Joined
-        in ``on_open``, a group's messages are replayed to a reconnecting client too."""
+        in ``on_open``, a group's messages are replayed to a reconnecting client too. Joining
+        after the connection closed (a receiver that was still running) does nothing."""
+        if self.is_closed:
+            return
         backend = self.get_backend()
         channel = backend.target_channel("group", group)
         if self.streams is not None:
             self.streams.add(channel, self.target_history(), "group " + group)
         backend.join(self, (channel,))
-        if self.presence:
+        if self.presence and channel not in self._places:
             self._arrive(backend, channel, group)
 
     def leave(self, group: str) -> None:
@@ -513,13 +546,17 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
         if self.is_closed:
             return
         if failed:
-            message = "internal error handling %r" % name
-            if call is None:
-                self.send("error", {"message": message, "event": name})
-            else:
-                self.reply(call, error=message)
+            self._internal_error(name, call)
         elif call is not None:
             self.reply(call, None if not answers else answers[0] if len(answers) == 1 else answers)
+
+    def _internal_error(self, name: str, call: int | str | None) -> None:
+        """Tell the client handling its event failed, and nothing more (the log has it)."""
+        message = "internal error handling %r" % name
+        if call is None:
+            self.send("error", {"message": message, "event": name})
+        else:
+            self.reply(call, error=message)
 
     def _refuse(self, event: str, message: str, call: int | str | None) -> None:
         """Refuse a message: an ``error`` event, or the error of its call."""

@@ -215,7 +215,7 @@ class Recovery:
     def _deliverable(self, envelope: Envelope) -> bool:
         if envelope.exclude == self.id:
             return False
-        return not self.filters_events or self.accepts(envelope.event)
+        return not self.filters_events or self.accepts_safely(envelope.event)
 
     def _send_literal(self, literal: str) -> bool:
         return self.session.send(None, literal)
@@ -236,7 +236,7 @@ class Recovery:
         @classmethod
         def channel_name(cls) -> str: ...
 
-        def accepts(self, event: str) -> bool: ...
+        def accepts_safely(self, event: str) -> bool: ...
 
         def send(self, event: str, data: Any = None) -> bool: ...
 

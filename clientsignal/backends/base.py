@@ -56,7 +56,9 @@ class Member(Protocol):
     @property
     def filters_events(self) -> bool: ...
 
-    def accepts(self, event: str) -> bool: ...
+    def accepts_safely(self, event: str) -> bool:
+        """Whether the connection takes ``event``; never raises."""
+        ...
 
     def close(self, code: int, reason: str) -> None: ...
 
@@ -129,7 +131,7 @@ class LocalHub:
             for connection_id, connection in list(members.items()):
                 if connection_id == exclude:
                     continue
-                if connection.filters_events and not connection.accepts(event):
+                if connection.filters_events and not connection.accepts_safely(event):
                     continue
                 if connection.receive_positioned(channel, envelope, encoded):
                     delivered += 1
@@ -137,7 +139,7 @@ class LocalHub:
         for connection_id, connection in list(members.items()):
             if connection_id == exclude:
                 continue
-            if connection.filters_events and not connection.accepts(event):
+            if connection.filters_events and not connection.accepts_safely(event):
                 continue
             if connection.session.send(None, encoded):
                 delivered += 1

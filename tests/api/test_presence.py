@@ -108,3 +108,24 @@ def test_a_class_without_presence_is_not_counted(client_for):
 
     as_user(client_for, Quiet, "alice")
     assert Quiet.present() == []
+
+
+def test_joining_a_group_twice_is_one_arrival(client_for):
+    Room = fresh()
+    bob = as_user(client_for, Room, "bob")
+    alice = as_user(client_for, Room, "alice")
+    bob.events()
+    alice.connection.join("lobby-x")  # joined in on_open already
+    assert [e for e in bob.events() if e["event"] == "join"] == []
+    assert names(clientsignal.presence("lobby-x")) == [("alice", 1), ("bob", 1)]
+
+
+def test_a_join_after_the_connection_closed_does_nothing(client_for):
+    Room = fresh(events=False)
+    alice = as_user(client_for, Room, "alice")
+    backend = Room.get_backend()
+    members = backend.hub.count()
+    alice.session.close()  # the client went while one of its receivers still ran ...
+    alice.connection.join("late")  # ... and that receiver joins a group
+    assert clientsignal.presence("late") == []
+    assert backend.hub.count() == members - 1

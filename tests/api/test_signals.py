@@ -442,6 +442,54 @@ def test_allow_hook_refuses_a_listen_event(client_for, caplog):
     assert [kwargs["room"] for _, kwargs in calls] == ["lobby"]
 
 
+@pytest.mark.parametrize("history", [None, {"size": 10, "ttl": 60}], ids=["plain", "history"])
+def test_an_accepts_that_raises_keeps_the_message_from_that_connection_only(
+    client_for, caplog, history
+):
+    class Picky(SignalConnection):
+        def accepts(self, event):
+            if self.kwargs.get("broken"):
+                raise LookupError("a row accepts() reads is gone")
+            return True
+
+    Picky.history = history
+    tick = Signal()
+    Picky.broadcast("tick", tick)
+    before = client_for(Picky)
+    broken = client_for(Picky)
+    broken.connection.kwargs["broken"] = True
+    after = client_for(Picky)
+    with caplog.at_level(logging.ERROR, "clientsignal"):
+        tick.send(sender=None, n=1)  # the sender sees no error
+        tick.send(sender=None, n=2)
+    for client in (before, after):
+        assert [e["data"]["n"] for e in client.events() if e.get("event") == "tick"] == [1, 2]
+    assert [e for e in broken.events() if e.get("event") == "tick"] == []
+    logged = [r for r in caplog.records if "Picky.accepts('tick') raised" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info  # once per episode, with its traceback
+
+
+def test_an_allow_that_raises_answers_the_call_with_an_internal_error(client_for, caplog):
+    class Fragile(SignalConnection):
+        def allow(self, event, data):
+            raise LookupError("a row allow() reads is gone")
+
+    ping = Signal()
+    Fragile.listen("ping", ping)
+    calls = record(ping)
+    client = client_for(Fragile)
+    client.events()
+    with caplog.at_level(logging.ERROR, "clientsignal"):
+        client.send(None, raw=json.dumps({"event": "ping", "data": {}, "call": 7}))
+        client.send("ping", {})
+    assert client.events() == [
+        {"reply": 7, "error": {"message": "internal error handling 'ping'"}},
+        {"event": "error", "data": {"message": "internal error handling 'ping'", "event": "ping"}},
+    ]
+    assert calls == []
+    assert "Fragile.allow('ping') raised" in caplog.text
+
+
 def test_only_staff_receive_audit_events(client_for):
     class Dashboard(SignalConnection):
         def accepts(self, event):
