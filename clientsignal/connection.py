@@ -35,6 +35,14 @@ _refusals: dict[type, Episode] = {}
 # accepts() raising, logged once per episode per class.
 _accepts_failures: dict[type, Episode] = {}
 
+
+def new_log_episodes() -> None:
+    """Start new episodes of the logs kept to one line per episode per class (refused
+    messages, accepts raising): the next of each is logged. For tests, each of which expects
+    its own log lines."""
+    _refusals.clear()
+    _accepts_failures.clear()
+
 # Keyword arguments that clientsignal itself passes to a listened signal.
 RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
 

@@ -20,7 +20,7 @@ from django.core.signals import setting_changed
 from gevent.event import Event
 
 from .. import conf
-from ..connection import BaseSignalConnection
+from ..connection import BaseSignalConnection, new_log_episodes
 from ..services import Match, Services
 from ..sockjs_protocol import (
     Request,
@@ -176,6 +176,7 @@ class SignalCommunicator:
         if self.session is not None or self._closed:
             raise RuntimeError("connect() once per communicator")
         self._thread = threading.get_ident()
+        new_log_episodes()  # a test's first refused message is logged, whatever ran before
         factory = self.server.connection_factory
         if isinstance(factory, type) and issubclass(factory, BaseSignalConnection):
             backend = factory.get_backend()
