@@ -55,6 +55,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     errors += _check_multiplex(conf.get("CLIENTSIGNAL_MULTIPLEX"), connections)
     errors += _check_encoding(conf)
     errors += _check_sockjs_options(conf.get("CLIENTSIGNAL_SOCKJS_OPTIONS"))
+    errors += _check_values(conf)
     errors += check_sockjs_bundle()
     errors += _check_backend(
         conf.get("CLIENTSIGNAL_BACKEND"), conf.get("CLIENTSIGNAL_BACKEND_OPTIONS")
@@ -195,8 +196,52 @@ def _check_encoding(conf: Any) -> list[checks.CheckMessage]:
     return errors
 
 
+def _check_values(conf: Any) -> list[checks.CheckMessage]:
+    """The settings that are one value each."""
+    errors: list[checks.CheckMessage] = []
+    origins = conf.get("CLIENTSIGNAL_ALLOWED_ORIGINS")
+    if origins is not None and (
+        isinstance(origins, str)
+        or not isinstance(origins, (list, tuple))
+        or not all(isinstance(o, str) for o in origins)
+    ):
+        errors.append(
+            checks.Error(
+                "CLIENTSIGNAL_ALLOWED_ORIGINS must be a list of strings, not %r" % (origins,),
+                hint='Origins or host patterns, as ALLOWED_HOSTS: ["https://example.com", '
+                '".example.com"]; ["*"] allows every origin; None follows ALLOWED_HOSTS.',
+                id="clientsignal.E050",
+            )
+        )
+    timeout = conf.get("CLIENTSIGNAL_HEADER_TIMEOUT")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
+        errors.append(
+            checks.Error(
+                "CLIENTSIGNAL_HEADER_TIMEOUT must be a number of seconds above 0, not %r"
+                % (timeout,),
+                hint="The default is 10.0: a client has that long to send a request's head.",
+                id="clientsignal.E051",
+            )
+        )
+    token = conf.get("CLIENTSIGNAL_STATS_TOKEN")
+    if token is not None and (not isinstance(token, str) or not token):
+        errors.append(
+            checks.Error(
+                "CLIENTSIGNAL_STATS_TOKEN must be a non-empty string or None, not %r"
+                % (type(token).__name__,),
+                hint="A long random string (python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe())'), read from the environment.",
+                id="clientsignal.E052",
+            )
+        )
+    return errors
+
+
 def _check_sockjs_options(value: Any) -> list[checks.CheckMessage]:
     from .sockjs_protocol import SockJSOptions
+    from .sockjs_protocol.options import OPTION_NAMES
 
     try:
         SockJSOptions().updated(dict(value))
@@ -204,9 +249,7 @@ def _check_sockjs_options(value: Any) -> list[checks.CheckMessage]:
         return [
             checks.Error(
                 "CLIENTSIGNAL_SOCKJS_OPTIONS is invalid: %s" % error,
-                hint="Valid keys: websocket, cookie_needed, heartbeat_delay, disconnect_delay, "
-                "response_limit, sockjs_url, max_request_body, max_message_size, "
-                "max_queued_bytes, max_sessions, allowed_origins.",
+                hint="Valid keys: %s." % ", ".join(OPTION_NAMES),
                 id="clientsignal.E020",
             )
         ]

@@ -59,6 +59,8 @@ class SockJSOptions:
         values = dict(values)
         for name in ("allowed_origins", "identity_cookies", "trusted_proxies"):
             if values.get(name) is not None:
+                if isinstance(values[name], str):  # would be a tuple of its characters
+                    raise TypeError("%s must be a list of strings, not a string" % name)
                 values[name] = tuple(values[name])
         return replace(self, **values)
 
