@@ -43,6 +43,7 @@ def new_log_episodes() -> None:
     _refusals.clear()
     _accepts_failures.clear()
 
+
 # Keyword arguments that clientsignal itself passes to a listened signal.
 RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
 
@@ -612,8 +613,9 @@ class RedisSignalConnection(BaseSignalConnection):
 
 class StatsConnection(BaseSignalConnection):
     """The live stats page's connection: staff only; the middleware pushes the totals to it
-    every couple of seconds. Mount it with ``"/clientsignal/stats": "clientsignal.connection.
-    StatsConnection"`` in ``CLIENTSIGNAL_CONNECTIONS``."""
+    every couple of seconds. Mount it with ``"/clientsignal/live": "clientsignal.connection.
+    StatsConnection"`` in ``CLIENTSIGNAL_CONNECTIONS`` (not under ``/clientsignal/stats``, the
+    page's own URL)."""
 
     login_required = True
 

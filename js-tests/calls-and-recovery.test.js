@@ -40,6 +40,18 @@ test('a call without an answer is rejected after its timeout', async () => {
   await assert.rejects(sock.call('slow', {}, {timeout: 20}), /timeout/);
 });
 
+test('a call pushed out of a full send queue is rejected with its own name', async () => {
+  const {sock, made} = make({maxQueue: 1});
+  const first = sock.call('ask', {n: 1});  // not open yet: queued, then pushed out
+  const second = sock.call('ask', {n: 2});
+  await assert.rejects(first, (error) => error.message === 'send queue full' &&
+    error.event === 'ask');
+  made[0].open();
+  assert.deepStrictEqual(sent(made[0]), [{event: 'ask', data: {n: 2}, call: 2}]);
+  made[0].receive(JSON.stringify({reply: 2, data: 'ok'}));
+  assert.strictEqual(await second, 'ok');
+});
+
 test('a call made while reconnecting is sent once open, and resolves', async () => {
   const {sock, made} = make();
   const answer = sock.call('ask');  // not open yet: queued

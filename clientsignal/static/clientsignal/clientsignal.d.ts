@@ -44,7 +44,8 @@ declare namespace SignalSocket {
   interface GapInfo { streams: { id: string; name: string }[]; }
   interface CallOptions { /** ms before the call is rejected with Error('timeout'). */ timeout?: number; }
   /** A rejected call: its message is the server's ('unknown event ...'), 'timeout',
-   * 'disconnected' (the connection dropped while it was out) or 'closed'. */
+   * 'disconnected' (the connection dropped while it was out), 'closed', or 'send queue full'
+   * (made while disconnected, pushed out of the queue by `maxQueue` newer messages). */
   interface CallError extends Error { event: string; reply?: { message: string }; }
   type Handler<T = any> = (data: T, name: string) => void;
 }

@@ -219,7 +219,9 @@
     this._queue.push({text: text, call: call});
     if (this._queue.length > this.options.maxQueue) {
       var dropped = this._queue.shift();
-      if (dropped.call !== null) { this._settle(dropped.call, callError('send queue full', '')); }
+      if (dropped.call !== null && this._calls[dropped.call]) {
+        this._settle(dropped.call, callError('send queue full', this._calls[dropped.call].name));
+      }
       this._emit('error', {message: 'send queue full: dropped the oldest message'});
     }
     return false;

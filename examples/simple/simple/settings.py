@@ -7,7 +7,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = "clientsignal-example-not-secret"
 DEBUG = True
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+# More names (comma-separated) to open the demo from another machine.
+ALLOWED_HOSTS = [
+    "127.0.0.1",
+    "localhost",
+    *filter(None, os.environ.get("DEMO_HOSTS", "").split(",")),
+]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
