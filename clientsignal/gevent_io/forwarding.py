@@ -222,7 +222,9 @@ class SessionCluster:
         }
         owner_inbox = self.backend.channel("worker:" + owner)
         self.stats["forwarded"] += 1
-        if not self._publish(owner_inbox, header, request.body):
+        # Nobody on the owner's inbox (it died, its key not yet expired): 503 now, not after
+        # FORWARD_TIMEOUT.
+        if not self._publish(owner_inbox, header, request.body, heard=True):
             self._forget(token)
             return respond(start_response, plain_text(503, UNREACHABLE))
         try:
@@ -342,11 +344,15 @@ class SessionCluster:
         self._served[token] = (aborted, wakeup.set)
         head = {"op": "head", "token": token, "status": result.status, "headers": result.headers}
         try:
-            if not self._publish(reply_to, head, result.prelude):
+            # Each chunk (a heartbeat at least) must reach a listener: a relaying worker that
+            # died (SIGKILL, OOM) sends no abort, and its receiver would hold the session
+            # open with nobody at the other end.
+            if not self._publish(reply_to, head, result.prelude, heard=True):
                 receiver.abort(clock())
                 return
             for chunk in frames(receiver, wakeup, aborted):
-                if not self._publish(reply_to, {"op": "chunk", "token": token}, _bytes(chunk)):
+                chunk_head = {"op": "chunk", "token": token}
+                if not self._publish(reply_to, chunk_head, _bytes(chunk), heard=True):
                     receiver.abort(clock())
                     return
             self._publish(reply_to, {"op": "end", "token": token}, b"")
@@ -362,8 +368,10 @@ class SessionCluster:
         self._questions[question] = answer
         try:
             header = {"op": "alive?", "token": token, "question": question, "reply_to": self.inbox}
-            if not self._publish(relay_inbox, header, b""):
-                return True  # Redis is away: the receiver stays until it ends by itself
+            if not self._publish(relay_inbox, header, b"", heard=True):
+                # Redis is away: the receiver stays until it ends by itself. Redis is there
+                # but nobody listens: the relaying worker is gone, and its client with it.
+                return not self.backend.available()
             return bool(answer.get(timeout=ALIVE_TIMEOUT))
         except gevent.Timeout:
             return False
@@ -381,15 +389,21 @@ class SessionCluster:
 
     # -- Redis -------------------------------------------------------------------------------------
 
-    def _publish(self, channel: str, header: dict[str, Any], body: bytes) -> bool:
+    def _publish(
+        self, channel: str, header: dict[str, Any], body: bytes, *, heard: bool = False
+    ) -> bool:
+        """Publish one message; False if Redis is away, or if nobody subscribes to
+        ``channel`` and it had to be ``heard``."""
         if not self.backend.available():
             return False
         try:
-            self.backend.client.publish(channel, ujson.dumps(header).encode() + b"\n" + body)
+            listeners = self.backend.client.publish(
+                channel, ujson.dumps(header).encode() + b"\n" + body
+            )
         except (redis.RedisError, OSError) as error:
             self.backend.command_failed(error)
             return False
-        return True
+        return bool(listeners) or not heard
 
 
 class OwnerUnknown(Exception):
