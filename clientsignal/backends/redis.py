@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import redis
 from redis.connection import parse_url as _redis_parse_url
 
+from ..sockjs_protocol.limits import Episode
 from .base import BaseBackend, Envelope, Member
 from .presence import TTL, Entry
 from .streams import History, Position, Replay, format_sequence, new_epoch
@@ -41,6 +42,12 @@ MAX_BACKOFF = 5.0
 PUBLISH_CONNECTIONS = 50
 COMMAND_TIMEOUT = 1.0
 """Seconds any Redis command (or connect) may take before it counts as failed."""
+POOL_WAIT = 5.0
+"""Seconds a command may wait for one of the process's connections while all are busy: a
+burst of publishers on a busy CPU, not Redis away (its commands still time out after
+COMMAND_TIMEOUT)."""
+# What redis-py's BlockingConnectionPool raises when that wait runs out.
+POOL_BUSY = "No connection available."
 RETRY_AFTER = 1.0
 """Seconds requests skip Redis after a failed command (a stall, a timeout, a refusal)."""
 SCHEMES = ("redis", "rediss", "unix")
@@ -162,7 +169,7 @@ class RedisBackend(BaseBackend):
         pool = redis.BlockingConnectionPool.from_url(
             self.url,
             max_connections=PUBLISH_CONNECTIONS,
-            timeout=COMMAND_TIMEOUT,
+            timeout=POOL_WAIT,
             socket_connect_timeout=COMMAND_TIMEOUT,
             socket_timeout=COMMAND_TIMEOUT,
             health_check_interval=10,
@@ -193,7 +200,9 @@ class RedisBackend(BaseBackend):
             "received": 0,
             "delivered": 0,
             "reconnects": 0,
+            "pool_busy": 0,
         }
+        self._pool_busy = Episode()
 
     # -- publishing (any process) ------------------------------------------------------------
 
@@ -314,7 +323,19 @@ class RedisBackend(BaseBackend):
         return time.monotonic() >= self._retry_at
 
     def command_failed(self, error: Exception) -> None:
-        """A command failed: requests skip Redis for :data:`RETRY_AFTER` seconds."""
+        """A command failed: requests skip Redis for :data:`RETRY_AFTER` seconds. Not when
+        it found every connection of this process busy: Redis is not away, and marking it so
+        would drop every other worker's forwarded answers for a second."""
+        if isinstance(error, redis.ConnectionError) and str(error) == POOL_BUSY:
+            self.stats["pool_busy"] += 1
+            if self._pool_busy.hit(time.monotonic()):
+                logger.warning(
+                    "all %d Redis connections of this process stayed busy for %.0f s: a command "
+                    "failed (counted: pool_busy; logged once until a minute passes without one)",
+                    PUBLISH_CONNECTIONS,
+                    POOL_WAIT,
+                )
+            return
         self._retry_at = time.monotonic() + RETRY_AFTER
         self._set_state("disconnected", error)
 
