@@ -205,6 +205,13 @@ class BaseBackend:
         """What ``channel``'s stream kept after ``since``, or a gap."""
         raise NotImplementedError
 
+    def heads(self, streams: dict[str, History]) -> dict[str, Position]:
+        """Where each of these streams (channel: its history) is now, for a client that has no
+        position in it: the position of its last message, ``"<epoch>:0-0"`` while it has none
+        (a stream without an epoch gets one), so that whatever comes next is replayed after
+        it. One round trip with Redis. Never raises: a stream it could not ask is left out."""
+        raise NotImplementedError
+
     # Presence (see .presence): places are channels; a connection is present in a place
     # from add to remove (or, with Redis, until its worker stops refreshing it).
 

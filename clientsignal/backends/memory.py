@@ -26,6 +26,11 @@ class MemoryBackend(BaseBackend):
     def replay(self, channel: str, since: Position, history: History) -> Replay:
         return self.streams.replay(channel, since, history)
 
+    def heads(self, streams: dict[str, History]) -> dict[str, Position]:
+        return {
+            channel: self.streams.head(channel, history) for channel, history in streams.items()
+        }
+
     def presence_add(self, place: str, entry: Entry) -> int:
         return self.present.add(place, entry)
 

@@ -78,6 +78,29 @@ redis.call('PUBLISH', ARGV[4], epoch .. ':' .. id .. ARGV[5])
 return id
 """
 
+# The head of each of a connection's streams, for a client that has no position in them: the
+# last entry's id, or 0-0 (what the first entry's 'p' will be) in a stream that has none. An
+# epoch is made now when there is none (SET NX, with the ttl: a stream that gets no message is
+# forgotten as one whose messages expired), so that the next append keeps it; as in _APPEND, a
+# stream left without its epoch belongs to a lost history and is dropped.
+# KEYS: stream, epoch of each stream in turn. ARGV: a new epoch, then each stream's ttl in ms.
+_HEADS = """
+local heads = {}
+for i = 1, #KEYS / 2 do
+  local stream, key = KEYS[2 * i - 1], KEYS[2 * i]
+  if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[i + 1]) then
+    redis.call('DEL', stream)
+    heads[i] = ARGV[1] .. ':0-0'
+  else
+    local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+    local id = '0-0'
+    if last[1] then id = last[1][1] end
+    heads[i] = redis.call('GET', key) .. ':' .. id
+  end
+end
+return heads
+"""
+
 # Presence: a sorted set per place, each entry's score the (server) time it expires at.
 # KEYS: the place's set. ARGV: ttl in ms, the entry, the prefix its user's entries share.
 # Returns how many live entries that user has there after the change.
@@ -176,6 +199,7 @@ class RedisBackend(BaseBackend):
         )
         self._publisher = redis.Redis(connection_pool=pool)
         self._append = self._publisher.register_script(_APPEND)
+        self._heads = self._publisher.register_script(_HEADS)
         self._presence_count = self._publisher.register_script(_PRESENCE_COUNT)
         self._presence_refresh = self._publisher.register_script(_PRESENCE_REFRESH)
         self._presence_live = self._publisher.register_script(_PRESENCE_LIVE)
@@ -245,7 +269,12 @@ class RedisBackend(BaseBackend):
             return Replay(gap=True)
         if not isinstance(epoch, bytes) or epoch.decode() != since.epoch:
             return Replay(gap=True)
-        if isinstance(entries, Exception) or isinstance(info, Exception):
+        if isinstance(entries, Exception):
+            return Replay(gap=True)
+        if not entries and isinstance(info, Exception):
+            # No stream, and its epoch: nothing was kept since the epoch was made (a head).
+            return Replay(gap=after != "0-0")
+        if isinstance(info, Exception):
             return Replay(gap=True)
         if not entries:
             # Nothing kept after the client's position: it missed something only if a later
@@ -261,6 +290,26 @@ class RedisBackend(BaseBackend):
                 for entry_id, fields in entries
             ]
         )
+
+    def heads(self, streams: dict[str, History]) -> dict[str, Position]:
+        if not streams or not self.available():
+            return {}
+        channels = list(streams)
+        try:
+            tokens = self._heads(
+                keys=[key for channel in channels for key in _stream_keys(channel)],
+                args=[new_epoch(), *(int(streams[c].ttl * 1000) for c in channels)],
+            )
+        except (redis.RedisError, OSError) as error:
+            self.command_failed(error)
+            return {}
+        self.command_ok()
+        found = {}
+        for channel, token in zip(channels, tokens, strict=False):
+            position = Position.parse(token.decode()) if isinstance(token, bytes) else None
+            if position is not None:
+                found[channel] = position
+        return found
 
     def presence_add(self, place: str, entry: Entry) -> int:
         entry = Entry(entry.user_id, entry.username, entry.connection, self.worker)

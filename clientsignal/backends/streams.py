@@ -6,7 +6,9 @@ that only grows, and the stream has an *epoch*: a random name that changes whene
 history is lost (it expired, Redis restarted, the process restarted), so a client's old
 position is never read in a new history. A client sees a stream by a short id (a digest of
 the channel's name) and a position token ``"<epoch>:<sequence>"``; it gives both back when it
-reconnects, and the server replays what came after.
+reconnects, and the server replays what came after. A client that has no position in a
+stream yet (it has had no message of it) is given the stream's *head*, so that it can name one
+all the same: the position of its last message, or ``"<epoch>:0-0"`` while it has none.
 """
 
 from __future__ import annotations
@@ -143,6 +145,18 @@ class MemoryStreams:
         while len(stream.entries) > history.size:
             stream.dropped = stream.entries.popleft()[0]
         return positioned
+
+    def head(self, channel: str, history: History) -> Position:
+        """Where ``channel``'s stream is now: the position of its last message (of the newest
+        one dropped, when none is kept), ``"<epoch>:0-0"`` when it has had none. A stream
+        without an epoch (new, or forgotten) gets one, which its next message keeps."""
+        now = self._clock()
+        stream = self._streams.get(channel)
+        if stream is None or now - stream.last > history.ttl:
+            stream = self._streams[channel] = _Stream(new_epoch(), deque(), last=now)
+        self._expire(stream, history, now)
+        last = stream.entries[-1][0] if stream.entries else stream.dropped
+        return Position(stream.epoch, last)
 
     def replay(self, channel: str, since: Position, history: History) -> Replay:
         """What came after ``since`` in ``channel``'s stream."""

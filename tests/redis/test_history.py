@@ -12,7 +12,7 @@ import redis
 
 from clientsignal.backends import Envelope
 from clientsignal.backends.redis import RedisBackend
-from clientsignal.backends.streams import History, Position
+from clientsignal.backends.streams import History, Position, Replay
 from tests.support.sockjs import SignalClient
 
 from .conftest import send_ticks
@@ -82,6 +82,38 @@ def test_a_lost_history_is_a_new_epoch(backend, redis_server):
     after = publish(backend, channel, 1, history)
     assert before.split(":")[0] != after.split(":")[0]
     assert backend.replay(channel, Position.parse(before), history).gap
+
+
+def test_the_head_of_a_stream_without_messages_is_where_its_first_is_replayed_from(backend):
+    channel = backend.channel("quiet")
+    history = History(size=10, ttl=60)
+    head = backend.heads({channel: history})[channel]
+    assert head.token.endswith(":0-0")  # no message yet: its epoch, made now, and its start
+    assert backend.heads({channel: history}) == {channel: head}  # the same epoch, kept
+    assert backend.replay(channel, head, history) == Replay()  # nothing missed yet
+    first = publish(backend, channel, 0, history)
+    assert Position.parse(first).epoch == head.epoch  # the first message keeps that epoch
+    replay = backend.replay(channel, head, history)
+    assert not replay.gap and [e.position for e in replay.entries] == [first]
+    assert backend.heads({channel: history})[channel].token == first
+
+
+def test_heads_take_one_round_trip_and_say_nothing_without_redis(backend, redis_server):
+    history = History(size=10, ttl=60)
+    channels = {backend.channel("c%d" % n): history for n in range(5)}
+    backend.heads(channels)  # loads the script once
+    sent = []
+    execute = backend.client.execute_command
+
+    def counted(*args, **kwargs):
+        sent.append(args[0])
+        return execute(*args, **kwargs)
+
+    backend.client.execute_command = counted
+    assert set(backend.heads(channels)) == set(channels)
+    assert sent == ["EVALSHA"]
+    redis_server.stop()
+    assert backend.heads(channels) == {}
 
 
 def recovered(url, away, timeout=10):
