@@ -412,16 +412,18 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
     # -- groups ----------------------------------------------------------------------------
 
     def join(self, group: str) -> None:
-        """Receive what is sent to ``group`` (:func:`send_to_group`), in any process. Joined
-        in ``on_open``, a group's messages are replayed to a reconnecting client too. Joining
-        after the connection closed (a receiver that was still running) does nothing."""
+        """Receive what is sent to ``group`` (:func:`send_to_group`), in any process. With
+        ``history``, the client is given the group's position, and a reconnecting client gets
+        what it missed of a group joined in ``on_open``. Joining after the connection closed
+        (a receiver that was still running) does nothing."""
         if self.is_closed:
             return
         backend = self.get_backend()
         channel = backend.target_channel("group", group)
         if self.streams is not None:
-            self.streams.add(channel, self.target_history(), "group " + group)
-        backend.join(self, (channel,))
+            self._join_stream(backend, channel, "group " + group)
+        else:
+            backend.join(self, (channel,))
         if self.presence and channel not in self._places:
             self._arrive(backend, channel, group)
 

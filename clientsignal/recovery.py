@@ -9,6 +9,14 @@ arrives live while it replays what came after those positions, then delivers the
 messages that are newer, so the seam has neither a gap nor a duplicate. A stream whose
 history does not reach back that far, or whose epoch changed, is named in a ``gap`` event
 instead: the application refetches its state.
+
+A client has a position only in the streams it had a message of. For every other stream of
+the connection (none of it yet, or a gap), the server gives the stream's head, read after the
+connection joined it, with the resume token (``{"resume": ..., "positions": {stream:
+position}}``), and for a group joined later, when it joins (``{"positions": {...}}``); live
+messages are held until then, so the client never takes a head older than a message it
+already has. Its next reconnect names those positions too: what came while it was away is
+replayed, or said to be a gap, even in a stream it had heard nothing of.
 """
 
 from __future__ import annotations
@@ -69,23 +77,55 @@ class _Stream:
 
 class Streams:
     """One connection's streams: the channels it receives that keep history, the last
-    position it delivered in those a replay touched, and what arrives while it replays."""
+    position it delivered in those a replay touched, and what arrives while it is held: from
+    its start until the client knows where it stands (a replay, the heads), and while a group
+    joined later gets its head."""
 
     def __init__(self) -> None:
         self.by_channel: dict[str, _Stream] = {}
         self.seen: dict[str, tuple[str, Sequence]] = {}
-        self.held: list[tuple[str, Envelope, str]] | None = None
+        self.held: list[tuple[str, Envelope, str]] = []
+        self.holding = 1  # released once the open has said where the client stands
+        self.opened = False
 
     def add(self, channel: str, history: History | None, name: str) -> None:
         if history is not None:
             self.by_channel[channel] = _Stream(history, name)
 
+    def hold(self) -> None:
+        """Hold live messages until as many :meth:`release`."""
+        self.holding += 1
+
+    def release(self, send: Callable[[str], bool]) -> None:
+        """The last release delivers what was held, in order (without what a replay
+        delivered already)."""
+        self.holding -= 1
+        if self.holding:
+            return
+        held, self.held = self.held, []
+        for channel, envelope, literal in held:
+            self.receive(channel, envelope, literal, send)
+
+    def unplaced(self) -> list[str]:
+        """The channels in which the client has no position a replay could start from (it
+        named none, or one that was a gap): right after :meth:`replay`."""
+        return [channel for channel in self.by_channel if channel not in self.seen]
+
+    def heads(self, backend: BaseBackend, channels: list[str]) -> dict[str, str]:
+        """The head position of each of ``channels`` (read after the connection joined it),
+        by stream id: where the client's next reconnect asks to be replayed from."""
+        wanted = {c: self.by_channel[c].history for c in channels if c in self.by_channel}
+        if not wanted:
+            return {}
+        found = backend.heads(wanted)
+        return {stream_id(channel): position.token for channel, position in found.items()}
+
     def receive(
         self, channel: str, envelope: Envelope, literal: str, send: Callable[[str], bool]
     ) -> bool:
-        """A live message with a position: held during a replay; after it, dropped if the
-        replay delivered it already."""
-        if self.held is not None:
+        """A live message with a position: held while the client is told where it stands;
+        after a replay, dropped if the replay delivered it already."""
+        if self.holding:
             self.held.append((channel, envelope, literal))
             return True
         if self.seen and channel in self.seen:
@@ -104,8 +144,8 @@ class Streams:
         deliverable: Callable[[Envelope], bool],
         send: Callable[[str], bool],
     ) -> list[dict[str, str]]:
-        """Replay what came after the client's positions, in order, then what was held
-        meanwhile; the streams it cannot replay (a gap), as ``{"id", "name"}``."""
+        """Replay what came after the client's positions, in order (what arrives meanwhile
+        stays held); the streams it cannot replay (a gap), as ``{"id", "name"}``."""
         by_id = {stream_id(channel): channel for channel in self.by_channel}
         entries: list[tuple[Sequence, str, Envelope]] = []
         gaps = []
@@ -129,9 +169,6 @@ class Streams:
                 epoch = self.seen[channel][0]
                 self.seen[channel] = (epoch, sequence)
                 send(with_position(envelope.encoded, stream_id(channel), envelope.position or ""))
-        held, self.held = self.held or [], None
-        for channel, envelope, literal in held:
-            self.receive(channel, envelope, literal, send)
         return gaps
 
 
@@ -177,9 +214,9 @@ class Recovery:
     def _start_streams(
         self, backend: BaseBackend, request: Request
     ) -> tuple[Streams, str, dict[str, Position | None]]:
-        """A class with history: its connection's streams (holding what arrives while a
-        reconnecting client's missed messages are replayed), its id (the one a resume token
-        carries: the client's own stream goes on), and the positions the client names."""
+        """A class with history: its connection's streams (holding what arrives until the
+        client knows where it stands), its id (the one a resume token carries: the client's
+        own stream goes on), and the positions the client names."""
         streams = Streams()
         query = request.query
         connection_id = self.id
@@ -189,23 +226,47 @@ class Recovery:
             if stale is not None:  # the same client's old connection, not yet noticed gone
                 stale.close(4000, "Reconnected elsewhere")
             connection_id = resumed
-        wanted = requested(query)
-        if wanted:
-            streams.held = []
-        return streams, connection_id, wanted
+        return streams, connection_id, requested(query)
 
     def _recover(self, wanted: dict[str, Position | None]) -> None:
         """Replay what a reconnecting client missed, then say where it stands: a ``gap``
-        event naming the streams it cannot get back, and its resume token."""
-        if self.streams is None:
+        event naming the streams it cannot get back, its resume token and the heads of the
+        streams it has no position in; then what arrived meanwhile."""
+        streams = self.streams
+        if streams is None:
             return
-        gaps = self.streams.replay(
-            self.get_backend(), wanted, self._deliverable, self._send_literal
-        )
+        backend = self.get_backend()
+        gaps = streams.replay(backend, wanted, self._deliverable, self._send_literal)
         if gaps:
             self.send("gap", {"streams": gaps})
-        token = resume_token(self.id, self.channel_name(), self._user_key())
-        self.send_message(encoding.dumps({"resume": token}))
+        control: dict[str, Any] = {
+            "resume": resume_token(self.id, self.channel_name(), self._user_key())
+        }
+        heads = streams.heads(backend, streams.unplaced())
+        if heads:
+            control["positions"] = heads
+        self.send_message(encoding.dumps(control))
+        streams.opened = True
+        streams.release(self._send_literal)
+
+    def _join_stream(self, backend: BaseBackend, channel: str, name: str) -> None:
+        """Join ``channel`` (a group's) as one of this connection's streams. Joined after the
+        open, its head goes to the client at once, before anything of it; during the open,
+        with the others'."""
+        streams = self.streams
+        assert streams is not None
+        streams.add(channel, self.target_history(), name)
+        if not streams.opened:
+            backend.join(self, (channel,))
+            return
+        streams.hold()
+        try:
+            backend.join(self, (channel,))
+            heads = streams.heads(backend, [channel])
+            if heads:
+                self.send_message(encoding.dumps({"positions": heads}))
+        finally:
+            streams.release(self._send_literal)
 
     def receive_positioned(self, channel: str, envelope: Envelope, literal: str) -> bool:
         if self.streams is None:  # a class without history: the message as ever
@@ -241,6 +302,8 @@ class Recovery:
         def send(self, event: str, data: Any = None) -> bool: ...
 
         def send_message(self, message: str | None, encoded: str | None = None) -> bool: ...
+
+        def close(self, code: int = 3000, reason: str = "Go away!") -> None: ...
 
 
 def _subclasses(cls: type) -> list[type]:

@@ -3,13 +3,19 @@ client gets what it missed, in order, once; a gap it cannot get back is said, ne
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
+import gevent
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client as DjangoClient
 
 import clientsignal
 from clientsignal import Signal, SignalConnection
-from clientsignal.backends.streams import stream_id
+from clientsignal.backends import reset_backends
+from clientsignal.backends.streams import Position, stream_id
+from clientsignal.testing import delivery
 
 
 def numbered(history={"size": 100, "ttl": 300}):  # noqa: B006
@@ -33,8 +39,9 @@ class Away:
         """The events of the client (control messages taken in, as SignalSocket does)."""
         events = []
         for message in client.events():
-            if "resume" in message:
-                self.resume = message["resume"]
+            if "resume" in message or "positions" in message:
+                self.resume = message.get("resume", self.resume)
+                self.positions.update(message.get("positions", {}))
                 continue
             if "s" in message:
                 self.positions[message["s"]] = message["p"]
@@ -48,6 +55,60 @@ class Away:
 
 def ticks(events) -> list:
     return [e["data"]["n"] for e in events if e.get("event") == "tick"]
+
+
+class On:
+    """The backend a test's classes use: the in-process one, or a private redis-server (what
+    is published then comes back through the backend's subscriber, in a thread of its own, as
+    with clientsignal.testing)."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+
+    def use(self, *classes) -> None:
+        for cls in classes:
+            cls.backend_url = self.url
+            backend = cls.get_backend()
+            delivery.prepare(backend, cls.channels(backend))
+        delivery.inbox()  # deliveries from the subscriber's thread come to this one
+
+    def read(self, client, away: Away, count: int, timeout: float = 5.0, until=None) -> list:
+        """The client's events until ``count`` have come (or ``until(events)`` is true), at
+        once in-process, or ``timeout`` seconds have passed; then anything else already
+        there."""
+        done = until or (lambda events: len(events) >= count)
+        events = away.read(client)
+        deadline = time.monotonic() + timeout
+        while self.url and not done(events) and time.monotonic() < deadline:
+            gevent.sleep(0.01)  # this thread's hub takes what the subscriber hands over
+            events += away.read(client)
+        if self.url:
+            gevent.sleep(0.05)  # nothing more (a duplicate) on its way
+            events += away.read(client)
+        return events
+
+
+@pytest.fixture(params=["memory", "redis"])
+def on(request):
+    if request.param == "memory":
+        yield On(None)
+    else:
+        yield On(request.getfixturevalue("redis_server").url)
+        reset_backends()  # their subscriber gone before the redis-server is
+
+
+@pytest.fixture
+def alice():
+    """A logged-in user's session cookie (the user is gone after the test)."""
+    user, _created = User.objects.get_or_create(username="alice-recovery")
+    browser = DjangoClient()
+    browser.force_login(user)
+    yield {"sessionid": browser.cookies["sessionid"].value}
+    user.delete()
+
+
+def said(events) -> list:
+    return sorted((e["event"], e["data"]["n"]) for e in events if "n" in e.get("data", {}))
 
 
 def test_a_returning_client_gets_what_it_missed_in_order_once(client_for):
@@ -69,11 +130,53 @@ def test_messages_carry_their_stream_and_position(client_for):
     Room, tick = numbered()
     client = client_for(Room)
     tick.send(sender=None, n=1)
-    [resume, message] = client.events()
-    assert set(resume) == {"resume"}
+    [control, message] = client.events()
+    assert set(control) == {"resume", "positions"}
     assert message["s"] == stream_id("clientsignal:" + Room.channel_name())
     epoch, _, sequence = message["p"].partition(":")
     assert len(epoch) == 8 and sequence.endswith("-0")
+
+
+def test_the_client_is_given_the_head_of_every_stream_it_has_no_position_in(client_for, on):
+    Room, tick = numbered()
+    on.use(Room)
+    tick.send(sender=None, n=0)  # before the client: the room's head is this message
+    client = client_for(Room)
+    [control] = client.events()
+    room = stream_id("clientsignal:" + Room.channel_name())
+    own = stream_id("clientsignal:connection:" + client.connection.id)
+    streams = {stream_id(channel) for channel in client.connection.streams.by_channel}
+    assert {room, own} <= streams and set(control["positions"]) == streams
+    assert control["positions"][own].endswith(":0-0")  # no message yet: its epoch's start
+    tick.send(sender=None, n=1)
+    # (With Redis, tick 0 may still have been on its way, and come first: it is no later.)
+    message = on.read(client, Away(), 1, until=lambda events: 1 in ticks(events))[-1]
+    head, position = Position.parse(control["positions"][room]), Position.parse(message["p"])
+    assert message["data"]["n"] == 1
+    assert position.epoch == head.epoch and position.sequence > head.sequence
+
+
+def test_what_came_while_away_is_replayed_in_streams_the_client_had_nothing_of(
+    client_for, on, alice
+):
+    """Its room, its own connection's stream and its user's: heard nothing of before the
+    cut, each replayed all the same, without a gap."""
+    Room, tick = numbered()
+    on.use(Room)
+    away = Away()
+    first = client_for(Room, cookies=alice)
+    assert away.read(first) == []  # only where it stands: nothing said yet
+    connection_id, user = first.connection.id, first.connection.user
+    first.session.close()  # its network went
+    tick.send(sender=None, n=1)  # said while away
+    Room.send_to("connection", connection_id, "private", {"n": 2})
+    Room.send_to("user", user.pk, "dm", {"n": 3})
+    again = client_for(Room, cookies=alice, query=away.query())
+    events = on.read(again, away, 3)
+    assert said(events) == [("dm", 3), ("private", 2), ("tick", 1)]
+    assert [e for e in events if e.get("event") == "gap"] == []
+    tick.send(sender=None, n=4)
+    assert said(on.read(again, away, 1)) == [("tick", 4)]  # live again, nothing twice
 
 
 def test_a_gap_older_than_the_history_is_said(client_for):
@@ -88,19 +191,27 @@ def test_a_gap_older_than_the_history_is_said(client_for):
     events = away.read(client_for(Room, query=away.query()))
     assert ticks(events) == []  # nothing half-replayed: the app refetches its state
     [gap] = [e for e in events if e.get("event") == "gap"]
-    assert gap["data"]["streams"] == [{"id": next(iter(away.positions)), "name": Room.__name__}]
+    room = stream_id("clientsignal:" + Room.channel_name())
+    assert gap["data"]["streams"] == [{"id": room, "name": Room.__name__}]
 
 
-def test_a_position_of_a_lost_history_is_a_gap(client_for):
+def test_a_position_of_a_lost_history_is_a_gap_once(client_for, on):
     Room, tick = numbered()
+    on.use(Room)
     away = Away()
     client = client_for(Room)
     tick.send(sender=None, n=0)
-    away.read(client)
-    sid = next(iter(away.positions))
+    on.read(client, away, 1)
+    sid = stream_id("clientsignal:" + Room.channel_name())
     away.positions[sid] = "deadbeef:1-0"  # another epoch: the history it was in is gone
-    events = away.read(client_for(Room, query=away.query()))
+    again = client_for(Room, query=away.query())
+    events = on.read(again, away, 1)
     assert [e["event"] for e in events] == ["gap"]
+    assert away.positions[sid].split(":")[0] != "deadbeef"  # given the stream's head instead
+    again.session.close()
+    tick.send(sender=None, n=1)
+    events = on.read(client_for(Room, query=away.query()), away, 1)
+    assert [(e["event"], e["data"]["n"]) for e in events] == [("tick", 1)]  # and no gap again
 
 
 def test_groups_joined_in_on_open_are_recovered_and_the_user_stream_too(client_for):
@@ -119,6 +230,60 @@ def test_groups_joined_in_on_open_are_recovered_and_the_user_stream_too(client_f
     clientsignal.send_to_group("team-a", "news", {"n": 2})
     events = away.read(client_for(Team, query=away.query()))
     assert [(e["event"], e["data"]["n"]) for e in events] == [("news", 2)]
+
+
+def test_a_group_joined_after_the_open_gives_its_head_at_once(client_for, on):
+    """Joined later (on the client's request, remembered by the application), the group's
+    head reaches the client before anything of it: a reconnection, which joins it again in
+    on_open, gets what was said in it meanwhile."""
+    members: set[str] = set()
+    enter = Signal()
+
+    class Team(SignalConnection):
+        history = True
+
+        def on_open(self, request):
+            super().on_open(request)
+            if self.id in members:
+                self.join("team-b")
+
+    Team.listen("enter", enter)
+
+    def entered(sender, connection, **kwargs):
+        members.add(connection.id)
+        connection.join("team-b")
+        Team.send_to("group", "team-b", "news", {"n": 0})  # at once: after the head
+
+    enter.connect(entered, weak=False)
+    on.use(Team)
+    away = Away()
+    client = client_for(Team)
+    away.read(client)
+    client.send("enter", {})
+    events = on.read(client, away, 1)
+    assert said(events) == [("news", 0)]
+    group = events[0]["s"]
+    assert group in away.positions
+    client.session.close()
+    Team.send_to("group", "team-b", "news", {"n": 1})  # while away
+    events = on.read(client_for(Team, query=away.query()), away, 1)
+    assert said(events) == [("news", 1)] and events[0]["s"] == group
+
+
+def test_what_is_sent_while_the_connection_opens_comes_after_where_it_stands(client_for, on):
+    class Greeted(SignalConnection):
+        history = True
+
+        def on_open(self, request):
+            super().on_open(request)
+            Greeted.send_to("connection", self.id, "welcome", {"n": 0})
+
+    on.use(Greeted)
+    client = client_for(Greeted)
+    away = Away()
+    [welcome] = on.read(client, away, 1)
+    # The client took its position from the message, not an older head after it.
+    assert away.positions[welcome["s"]] == welcome["p"]
 
 
 def test_the_connection_goes_on_with_its_id_and_its_own_stream(client_for):
