@@ -103,6 +103,35 @@ test('a reconnecting socket asks for what it missed, and keeps its resume token'
   assert.deepStrictEqual(gaps, [[{id: 'bbb', name: 'user'}]]);
 });
 
+test('a socket takes the positions the server gives for streams it has had nothing of', async () => {
+  const {sock, made} = make();
+  made[0].open();
+  const events = [];
+  sock.on('tick', (data) => events.push(data.n));
+  sock.on('error', (data) => events.push(data));
+  // On open: the heads of its streams (none has sent it anything yet), with its resume token.
+  made[0].receive(JSON.stringify({resume: 'token:1', positions: {aaa: 'e1:0-0', bbb: 'e2:4-0'}}));
+  made[0].receive(JSON.stringify({s: 'bbb', p: 'e2:5-0', event: 'tick', data: {n: 5}}));
+  // A group joined later: its head, alone.
+  made[0].receive(JSON.stringify({positions: {ccc: 'e3:7-0'}}));
+  assert.deepStrictEqual(events, [5]);  // neither is an event, nor an error
+  made[0].drop(1006, 'broken');
+  await until(() => made.length === 2);
+  const url = new URL(made[1].url, 'http://x');
+  assert.strictEqual(url.searchParams.get('recover'), 'aaa~e1:0-0,bbb~e2:5-0,ccc~e3:7-0');
+  assert.strictEqual(url.searchParams.get('resume'), 'token:1');
+  made[1].open();
+  // After a gap, the stream's new head replaces the position that could not be replayed.
+  made[1].receive(JSON.stringify({event: 'gap', data: {streams: [{id: 'aaa', name: 'room'}]}}));
+  made[1].receive(JSON.stringify({resume: 'token:2', positions: {aaa: 'e9:3-0'}}));
+  made[1].drop(1006, 'broken');
+  await until(() => made.length === 3);
+  const again = new URL(made[2].url, 'http://x');
+  assert.strictEqual(again.searchParams.get('recover'), 'aaa~e9:3-0,bbb~e2:5-0,ccc~e3:7-0');
+  assert.strictEqual(again.searchParams.get('resume'), 'token:2');
+  sock.close();
+});
+
 test('a multiplexed channel asks for what it missed in its sub', async () => {
   const SockJS = fakeSockJS();
   const made = SockJS.made;

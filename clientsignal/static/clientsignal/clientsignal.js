@@ -28,7 +28,8 @@
  * the call is out reject it. A call made while reconnecting is sent (and answered) once open.
  *
  * History: messages of a stream the server keeps carry {"s": stream, "p": position}; the
- * socket remembers the last position of each, and the resume token the server gives
+ * socket remembers the last position of each, the positions the server gives for the streams
+ * it has had no message of yet ({"positions": {stream: position}}), and the resume token
  * ({"resume": token}), and asks for what it missed when it reconnects (?recover=...&resume=...,
  * or the third field of "sub" for a channel). What cannot be replayed comes as a `gap` event
  * ({streams: [{id, name}]}): refetch the state it concerns.
@@ -306,7 +307,8 @@
   }
 
   // One message from the server: {"event": name, "data": ...} (with {"s", "p"} in a stream),
-  // a call's {"reply": id, ...}, or {"resume": token}.
+  // a call's {"reply": id, ...}, or where this socket stands: {"resume": token, "positions":
+  // {stream: position}} when it opens, {"positions": ...} when its connection joins a group.
   SignalSocket.prototype._receive = function (text) {
     var message;
     try {
@@ -324,8 +326,15 @@
       }
       return;
     }
-    if (message && typeof message.resume === 'string') {
-      this._resume = message.resume;
+    if (message && typeof message.event !== 'string' && (typeof message.resume === 'string' ||
+        (message.positions && typeof message.positions === 'object'))) {
+      if (typeof message.resume === 'string') { this._resume = message.resume; }
+      var heads = message.positions || {};
+      for (var stream in heads) {
+        if (Object.prototype.hasOwnProperty.call(heads, stream) && typeof heads[stream] === 'string') {
+          this._positions[stream] = heads[stream];
+        }
+      }
       return;
     }
     if (message && typeof message.s === 'string' && typeof message.p === 'string') {
