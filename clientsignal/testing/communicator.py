@@ -142,7 +142,8 @@ class SignalCommunicator:
         self._replies: dict[int, dict[str, Any]] = {}
         self._next_call = 1
         self.positions: dict[str, str] = {}
-        """The position of the last message of each stream, as SignalSocket remembers it."""
+        """The position of the last message of each stream (or the one the server gave for a
+        stream without any yet), as SignalSocket remembers it."""
         self.resume_token = ""
         """The token that lets a reconnecting client keep its connection id."""
         self._opened = False
@@ -351,11 +352,13 @@ class SignalCommunicator:
 
     def _message(self, payload: dict[str, Any]) -> None:
         """One message from the server, taken in as SignalSocket takes it: a call's answer,
-        a resume token, or an event (whose stream position is remembered)."""
+        where the client stands (its resume token, the positions of streams it has had no
+        message of), or an event (whose stream position is remembered)."""
         if "reply" in payload:
             self._replies[payload["reply"]] = payload
-        elif "resume" in payload:
-            self.resume_token = payload["resume"]
+        elif "event" not in payload and ("resume" in payload or "positions" in payload):
+            self.resume_token = payload.get("resume", self.resume_token)
+            self.positions.update(payload.get("positions") or {})
         else:
             if "s" in payload and "p" in payload:
                 self.positions[payload["s"]] = payload["p"]

@@ -10,6 +10,7 @@ from django.test import TestCase, override_settings
 
 from clientsignal import send_to_group
 from clientsignal.backends import get_backend
+from clientsignal.backends.streams import stream_id
 from clientsignal.testing import (
     NothingReceived,
     SignalCommunicator,
@@ -100,6 +101,22 @@ class CommunicatorTests(TestCase):
         ) as alice:
             alice.send("say", {"text": "by class"})
             self.assertEqual(alice.receive(), said("by class", "alice"))
+
+    def test_positions_are_kept_as_signalsocket_keeps_them(self) -> None:
+        """With ``history``, where the client stands in each stream (given on open, and when
+        it joins a group) is kept in ``positions``, never received as an event."""
+
+        class Kept(rooms.RoomConnection):
+            history = True
+
+        with SignalCommunicator(Kept, user=self.alice, url_kwargs={"room_id": 7}) as alice:
+            backend = Kept.get_backend()
+            own = stream_id(backend.target_channel("connection", alice.connection.id))
+            self.assertIn(own, alice.positions)
+            self.assertTrue(alice.resume_token)
+            alice.send("join", {"group": "kept"})
+            self.assertEqual(alice.receive(), ("joined", {"user": "alice"}))
+            self.assertIn(stream_id(backend.target_channel("group", "kept")), alice.positions)
 
     def test_an_unknown_path_says_which_prefixes_there_are(self) -> None:
         with self.assertRaisesRegex(LookupError, "/rooms/<int:room_id>"):
