@@ -46,27 +46,32 @@ def wait_lines(page, count, timeout=30000):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("heard", [1, 0], ids=["heard-a-line", "heard-nothing"])
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_a_page_that_loses_its_network_gets_every_line_once_in_order(
-    browser, chat_in_memory, transport
+    browser, chat_in_memory, transport, heard
 ):
+    """Also when the page had heard nothing of the room before its network went (bob was
+    there first, so not even his arrival): it names the position the server gave it on
+    open."""
     proxy = CuttableProxy(chat_in_memory.port)
-    alice = log_in(browser, Through(proxy), "alice", transport=transport)
     bob = log_in(browser, chat_in_memory, "bob")
+    alice = log_in(browser, Through(proxy), "alice", transport=transport)
     try:
-        say(bob, "0")
-        wait_lines(alice, 1)
+        for n in range(heard):
+            say(bob, str(n))
+        wait_lines(alice, heard)
         proxy.cut()  # alice's network goes
         alice.wait_for_selector("#state:text('reconnecting')", timeout=20000)
-        for n in range(1, 6):  # said while she is away
+        for n in range(heard, heard + 5):  # said while she is away
             say(bob, str(n))
             wait_lines(bob, n + 1)
         proxy.restore()
         alice.wait_for_selector("#state:text('connected')", timeout=30000)
-        say(bob, "6")
-        wait_lines(alice, 7)
-        wait_lines(bob, 7)
-        assert lines(alice) == ["bob: %d" % n for n in range(7)]
+        say(bob, str(heard + 5))
+        wait_lines(alice, heard + 6)
+        wait_lines(bob, heard + 6)
+        assert lines(alice) == ["bob: %d" % n for n in range(heard + 6)]
         assert alice.locator("#log li.gap").count() == 0
     finally:
         alice.context.close()
