@@ -112,12 +112,17 @@ def new_epoch() -> str:
     return secrets.token_hex(4)
 
 
+SWEEP_EVERY = 60.0
+"""Seconds between two looks for in-process streams past their ttl, whose memory is freed."""
+
+
 @dataclass
 class _Stream:
     epoch: str
     entries: deque[tuple[Sequence, float, Envelope]]
     dropped: Sequence = (0, 0)  # the newest sequence no longer kept
     last: float = 0.0
+    ttl: float = 0.0  # the longest it was asked to keep
 
 
 class MemoryStreams:
@@ -129,13 +134,16 @@ class MemoryStreams:
         self._streams: dict[str, _Stream] = {}
         self._clock = clock
         self._next = 1
+        self._swept = clock()
 
     def append(self, channel: str, history: History, envelope: Envelope) -> Envelope:
         """Keep ``envelope`` as the stream's next message: the envelope with its position."""
         now = self._clock()
+        self._sweep(now)
         stream = self._streams.get(channel)
         if stream is None or now - stream.last > history.ttl:
             stream = self._streams[channel] = _Stream(new_epoch(), deque())
+        stream.ttl = max(stream.ttl, history.ttl)
         self._expire(stream, history, now)
         sequence = (self._next, 0)
         self._next += 1
@@ -151,9 +159,11 @@ class MemoryStreams:
         one dropped, when none is kept), ``"<epoch>:0-0"`` when it has had none. A stream
         without an epoch (new, or forgotten) gets one, which its next message keeps."""
         now = self._clock()
+        self._sweep(now)
         stream = self._streams.get(channel)
         if stream is None or now - stream.last > history.ttl:
             stream = self._streams[channel] = _Stream(new_epoch(), deque(), last=now)
+        stream.ttl = max(stream.ttl, history.ttl)
         self._expire(stream, history, now)
         last = stream.entries[-1][0] if stream.entries else stream.dropped
         return Position(stream.epoch, last)
@@ -168,6 +178,16 @@ class MemoryStreams:
         if since.sequence < stream.dropped:
             return Replay(gap=True)
         return Replay([e for sequence, _at, e in stream.entries if sequence > since.sequence])
+
+    def _sweep(self, now: float) -> None:
+        """Every :data:`SWEEP_EVERY` seconds, forget the streams past their ttl (each
+        connection's own has one): forgotten or kept, such a stream is a gap, then a new
+        epoch."""
+        if now - self._swept < SWEEP_EVERY:
+            return
+        self._swept = now
+        for channel in [c for c, s in self._streams.items() if now - s.last > s.ttl]:
+            del self._streams[channel]
 
     def _expire(self, stream: _Stream, history: History, now: float) -> None:
         while stream.entries and now - stream.entries[0][1] > history.ttl:
