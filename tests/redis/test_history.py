@@ -133,8 +133,9 @@ def read(client, away, count):
     numbers = []
     while len(numbers) < count:
         event = client.next_event()
-        if "resume" in event:
-            away["resume"] = event["resume"]
+        if "resume" in event or "positions" in event:
+            away["resume"] = event.get("resume", away["resume"])
+            away["positions"].update(event.get("positions", {}))
             continue
         if "s" in event:
             away["positions"][event["s"]] = event["p"]
