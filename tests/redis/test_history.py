@@ -4,6 +4,9 @@ that reconnects to any of two workers gets what it missed, once, in order."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 import uuid
 from urllib.parse import urlencode
 
@@ -11,7 +14,7 @@ import pytest
 import redis
 
 from clientsignal.backends import Envelope
-from clientsignal.backends.redis import RedisBackend
+from clientsignal.backends.redis import COMMAND_TIMEOUT, RedisBackend
 from clientsignal.backends.streams import History, Position, Replay
 from tests.support.sockjs import SignalClient
 
@@ -167,3 +170,27 @@ def test_a_client_reconnecting_to_either_worker_gets_what_it_missed_once(
     assert send_ticks(redis_server.url, "numbered", 1000, 1001).returncode == 0
     assert read(client, away, 1) == [1000]  # live again, nothing doubled at the seam
     client.close()
+
+
+@pytest.mark.timeout(20)
+def test_a_replay_while_redis_stalls_waits_one_command_timeout_not_one_per_stream():
+    """A Redis that takes connections and never answers: the first stream's replay fails after
+    the command timeout, the others are gaps at once, as every other call skips Redis then."""
+    stalled = socket.socket()
+    stalled.bind(("127.0.0.1", 0))
+    stalled.listen(64)
+    held = []
+    threading.Thread(target=lambda: held.extend(stalled.accept() for _ in iter(int, 1)),
+                     daemon=True).start()  # fmt: skip
+    backend = RedisBackend("redis://127.0.0.1:%d/0" % stalled.getsockname()[1])
+    since = Position("abcd1234", (1, 0))
+    started = time.monotonic()
+    replays = [
+        backend.replay(backend.channel("group:room-%d" % n), since, History()) for n in range(8)
+    ]
+    took = time.monotonic() - started
+    assert all(replay.gap and not replay.entries for replay in replays)
+    assert took < 2 * COMMAND_TIMEOUT, took
+    assert not backend.available()
+    backend.close()
+    stalled.close()
