@@ -30,18 +30,24 @@ lifecycle = logger.getChild("connections")
 
 # Each class's listen and broadcast registries merged with its parents', by (class, name).
 _merged_cache: dict[tuple[type, str], dict[str, django.dispatch.Signal]] = {}
-# Refused client messages, logged once per episode per class.
-_refusals: dict[type, Episode] = {}
-# accepts() raising, logged once per episode per class.
-_accepts_failures: dict[type, Episode] = {}
+# What is logged once per episode per class, by (what, class): refused client messages (a
+# hostile client may send thousands a second), accepts() raising (once per broadcast).
+_episodes: dict[tuple[str, type], Episode] = {}
+
+
+def _new_episode(what: str, cls: type) -> bool:
+    """Whether this ``what`` of ``cls`` starts an episode, and so is logged."""
+    episode = _episodes.get((what, cls))
+    if episode is None:
+        episode = _episodes[what, cls] = Episode()
+    return episode.hit(time.monotonic())
 
 
 def new_log_episodes() -> None:
     """Start new episodes of the logs kept to one line per episode per class (refused
     messages, accepts raising): the next of each is logged. For tests, each of which expects
     its own log lines."""
-    _refusals.clear()
-    _accepts_failures.clear()
+    _episodes.clear()
 
 
 # Keyword arguments that clientsignal itself passes to a listened signal.
@@ -329,10 +335,7 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
             return bool(self.accepts(event))
         except Exception:
             cls = type(self)
-            episode = _accepts_failures.get(cls)
-            if episode is None:
-                episode = _accepts_failures[cls] = Episode()
-            if episode.hit(time.monotonic()):
+            if _new_episode("accepts", cls):
                 logger.exception(
                     "%s.accepts(%r) raised: the message is not delivered to %s (further "
                     "failures of %s.accepts are not logged until a minute passes without one)",
@@ -496,10 +499,7 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
 
     def _log_refusal(self, message: str) -> None:
         cls = type(self)
-        episode = _refusals.get(cls)
-        if episode is None:
-            episode = _refusals[cls] = Episode()
-        if episode.hit(time.monotonic()):
+        if _new_episode("refusal", cls):
             logger.warning(
                 "%s %s: %s (further refused messages of %s are not logged until a minute "
                 "passes without one)",

@@ -264,21 +264,24 @@ class SockJSServer:
         headers = transport.headers()
         session = self.store.get(session_id)
         if session is None:
-            fresh = self._new_session(session_id, transport.name, request, now)
+            session = self._new_session(session_id, transport.name, request, now)
             # on_open may have let other greenlets run (a database, Redis), and a request
             # for the same id may have stored its session meanwhile: the first stored is the
             # session, this one is closed at once (its on_close runs, its places are freed).
-            session = self.store.get(session_id)
-            if session is not None:
-                fresh.expire()
-        if session is None:
-            session = fresh
-            if self.options.bind_sessions:
-                session.credential = binding.credential(request, self.options.identity_cookies)
-                if session.credential is None:
-                    session.credential, cookie = binding.new_key(request)
-                    headers.append(cookie)
-            self.store.add(session)
+            stored = self.store.get(session_id)
+            if stored is not None:
+                session.expire()
+                session = stored
+                self._same_client(session, request)
+            else:
+                if self.options.bind_sessions:
+                    session.credential = binding.credential(
+                        request, self.options.identity_cookies
+                    )
+                    if session.credential is None:
+                        session.credential, cookie = binding.new_key(request)
+                        headers.append(cookie)
+                self.store.add(session)
         else:
             self._same_client(session, request)
         return Stream(200, headers, transport.prelude(), self._receiver(session, transport, now))
