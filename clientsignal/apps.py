@@ -61,7 +61,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         conf.get("CLIENTSIGNAL_BACKEND"), conf.get("CLIENTSIGNAL_BACKEND_OPTIONS")
     )
     errors += check_workers()
+    if conf.connections():
+        errors += check_database_drivers()
     return errors
+
+
+def check_database_drivers() -> list[checks.CheckMessage]:
+    """A database driver that blocks the gevent worker: the worker refuses to start with it
+    (``clientsignal.databases.prepare``), so ``manage.py check`` says so first."""
+    from .databases import driver_problems
+
+    problems = driver_problems()
+    return [checks.Error(message, hint=hint, id=check) for check, message, hint in problems]
 
 
 def check_workers() -> list[checks.CheckMessage]:
@@ -223,6 +234,26 @@ def _check_values(conf: Any) -> list[checks.CheckMessage]:
                 % (timeout,),
                 hint="The default is 10.0: a client has that long to send a request's head.",
                 id="clientsignal.E051",
+            )
+        )
+    bound = conf.get("CLIENTSIGNAL_DATABASE_CONNECTIONS")
+    if isinstance(bound, bool) or not isinstance(bound, int) or bound < 0:
+        errors.append(
+            checks.Error(
+                "CLIENTSIGNAL_DATABASE_CONNECTIONS must be a whole number of connections, 0 or "
+                "more, not %r" % (bound,),
+                hint="The default is 20 per worker process and database alias; 0 leaves them "
+                "unbounded (one per socket greenlet that touches the database).",
+                id="clientsignal.E053",
+            )
+        )
+    wait = conf.get("CLIENTSIGNAL_DATABASE_WAIT")
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait > 0:
+        errors.append(
+            checks.Error(
+                "CLIENTSIGNAL_DATABASE_WAIT must be a number of seconds above 0, not %r" % (wait,),
+                hint="The default is 10.0: code waits that long for a database connection.",
+                id="clientsignal.E054",
             )
         )
     token = conf.get("CLIENTSIGNAL_STATS_TOKEN")

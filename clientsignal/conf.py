@@ -39,6 +39,13 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a client may take to send a request's line and headers, under gunicorn with
     # -c python:clientsignal.gunicorn_conf (slowloris); past it: 408 and closed.
     "CLIENTSIGNAL_HEADER_TIMEOUT": 10.0,
+    # Database connections the application code of a socket worker holds at once, per process
+    # and database alias (SQLite aside); more code waits its turn. 0: no bound (one per
+    # greenlet, as Django's thread model gives). See clientsignal/databases.py.
+    "CLIENTSIGNAL_DATABASE_CONNECTIONS": 20,
+    # Seconds code waits for one of those connections before it fails like a receiver that
+    # raised (clientsignal.databases.DatabaseBusy).
+    "CLIENTSIGNAL_DATABASE_WAIT": 10.0,
 }
 
 SOCKJS_STATIC_PATH = "clientsignal/sockjs.min.js"
@@ -123,6 +130,14 @@ def backend_url() -> str | None:
 
 def backend_options() -> dict[str, Any]:
     return dict(get("CLIENTSIGNAL_BACKEND_OPTIONS"))
+
+
+def database_connections() -> int:
+    return int(get("CLIENTSIGNAL_DATABASE_CONNECTIONS"))
+
+
+def database_wait() -> float:
+    return float(get("CLIENTSIGNAL_DATABASE_WAIT"))
 
 
 def configured_workers(

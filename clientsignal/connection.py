@@ -10,15 +10,16 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import django.dispatch
 from django.http import HttpRequest
 
-from . import conf, encoding, publishing
+from . import conf, databases, encoding, publishing
 from .backends import BaseBackend, get_backend, is_redis_url
 from .backends.streams import History
-from .django_requests import build_django_request, login_key, release_databases
+from .django_requests import build_django_request, login_key
 from .presence_tracking import PresenceTracking
 from .recovery import Recovery, Streams
 from .sockjs_protocol import Request, SockJSConnection
@@ -232,18 +233,18 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
 
     # -- session events --------------------------------------------------------------------
 
+    def run_application_code(self, func: Callable[..., object], *args: object) -> None:
+        """Application code (``on_open``, receivers, calls, ``allow``, ``on_close``) runs with
+        the rule of :mod:`clientsignal.databases`: in a socket worker, at most
+        ``CLIENTSIGNAL_DATABASE_CONNECTIONS`` database connections per process, handed back
+        when the code returns; elsewhere, connections released as at the end of a request.
+        Either way an idle socket holds none."""
+        databases.run(func, *args)
+
     def on_open(self, request: Request) -> None:
         """Authenticate the client and register the connection; call it first from an
         override. It may reject the session (login, permissions, too many sessions): check
         ``self.is_closed`` after it."""
-        try:
-            self._open(request)
-        finally:
-            # As Django does at the end of a request: the greenlet that ran on_open may live
-            # as long as the socket, and must not hold a database connection meanwhile.
-            release_databases()
-
-    def _open(self, request: Request) -> None:
         self.opening_request = request
         self._request = django_request = build_django_request(request)
         self.user = self.get_user(django_request)
@@ -332,7 +333,7 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
         this connection only (the sender and every other connection never see the error),
         logged with its traceback once per episode per class."""
         try:
-            return bool(self.accepts(event))
+            return bool(databases.run(self.accepts, event))
         except Exception:
             cls = type(self)
             if _new_episode("accepts", cls):
@@ -403,7 +404,6 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
         for place in list(self._places):
             self._depart(backend, place)
         backend.leave(self)
-        release_databases()
         lifecycle.debug(
             "disconnect %s %s code=%s reason=%r",
             type(self).__name__,
@@ -553,7 +553,6 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
                 )
             elif result is not None:
                 answers.append(result)
-        release_databases()
         if self.is_closed:
             return
         if failed:

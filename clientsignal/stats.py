@@ -12,7 +12,7 @@ import os
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from . import conf
+from . import conf, databases
 from .backends import BaseBackend, all_backends, get_backend, is_redis_url
 from .sockjs_protocol.stats import COUNTERS
 
@@ -45,7 +45,12 @@ def process_snapshot() -> dict[str, Any]:
             name = getattr(factory, "__qualname__", None) or type(factory).__qualname__
             services[prefix] = {"class": name, **server.stats()}
     backends = {backend.state: dict(backend.stats) for backend in all_backends()}
-    return {"pid": os.getpid(), "services": services, "backends": backends}
+    return {
+        "pid": os.getpid(),
+        "services": services,
+        "backends": backends,
+        "databases": databases.stats(),
+    }
 
 
 def publish(backend: BaseBackend, worker_id: str) -> None:
@@ -82,6 +87,7 @@ def summed(snaps: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over processes: counters added, open sessions added by transport."""
     services: dict[str, Any] = {}
     backend_states: dict[str, int] = {}
+    database_totals: dict[str, dict[str, int]] = {}
     for snap in snaps:
         for prefix, stats in snap["services"].items():
             total = services.setdefault(prefix, {"class": stats["class"], "open": {}})
@@ -93,7 +99,16 @@ def summed(snaps: list[dict[str, Any]]) -> dict[str, Any]:
                     total[key] = total.get(key, 0) + value
         for state in snap["backends"]:
             backend_states[state] = backend_states.get(state, 0) + 1
-    return {"processes": len(snaps), "services": services, "backend_states": backend_states}
+        for alias, figures in snap.get("databases", {}).items():
+            total = database_totals.setdefault(alias, {})
+            for key, value in figures.items():
+                total[key] = total.get(key, 0) + value
+    return {
+        "processes": len(snaps),
+        "services": services,
+        "backend_states": backend_states,
+        "databases": database_totals,
+    }
 
 
 def totals() -> dict[str, Any]:
@@ -125,4 +140,21 @@ def prometheus(totals: dict[str, Any]) -> str:
     lines.append("# TYPE clientsignal_backend_processes gauge")
     for state, count in sorted(totals["backend_states"].items()):
         lines.append('clientsignal_backend_processes{state="%s"} %d' % (state, count))
+    bounded = sorted(totals.get("databases", {}).items())
+    for name, key, kind in DATABASE_FIGURES:
+        lines.append("# TYPE clientsignal_database_%s %s" % (name, kind))
+        for alias, figures in bounded:
+            lines.append(
+                'clientsignal_database_%s{alias="%s"} %d' % (name, alias, figures.get(key, 0))
+            )
     return "\n".join(lines) + "\n"
+
+
+# (metric, key in a snapshot's "databases", Prometheus type): see clientsignal.databases.
+DATABASE_FIGURES = (
+    ("connections_bound", "size", "gauge"),
+    ("connections_in_use", "in_use", "gauge"),
+    ("connections_open", "open", "gauge"),
+    ("waits_total", "waited", "counter"),
+    ("wait_timeouts_total", "timeouts", "counter"),
+)

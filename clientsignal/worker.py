@@ -10,7 +10,7 @@ from typing import Any
 import gevent
 from gevent.event import Event
 
-from . import stats
+from . import databases, stats
 from .backends import all_backends, presence
 from .gevent_io import gunicorn_worker
 from .gevent_io.forwarding import SessionCluster
@@ -57,6 +57,9 @@ class Worker:
             self._ready.wait(START_WAIT + 1)
             return
         self._starting = True
+        # Made with the middleware already, unless the application was loaded before the
+        # worker patched the standard library for gevent (gunicorn --preload).
+        databases.prepare()
         if "gunicorn" in server_software and not gunicorn_worker.configured():
             logger.warning(
                 "gunicorn runs without clientsignal's settings (-c "
@@ -123,6 +126,7 @@ class Worker:
                 logger.exception("expiring sessions failed")
         if self.cluster is not None:
             self.cluster.refresh(now)
+        databases.sweep()
         if now >= self._next_presence:
             self._next_presence = now + presence.REFRESH
             for backend in all_backends():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from . import databases
 from .backends import is_redis_url
 from .gevent_io import http
 from .gevent_io.websocket import close_websocket, run_websocket
@@ -44,6 +45,9 @@ class ClientSignalMiddleware:
         multiplex: str | None = None,
     ) -> None:
         self.application = application
+        # In a gevent worker: database drivers that cooperate, a bounded number of database
+        # connections (or a refusal to start that names the fix).
+        databases.prepare()
         backend_options: dict[str, Any] = {}
         if connections is None:
             from . import conf

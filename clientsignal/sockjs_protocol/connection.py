@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,6 +47,12 @@ class SockJSConnection:
 
     def on_close(self) -> None:
         """The session closed (by either side, or by timeout). Called once."""
+
+    def run_application_code(self, func: Callable[..., object], *args: object) -> None:
+        """How the session runs this connection's application code (``on_open``,
+        ``on_message``, ``on_close``...): ``func(*args)``. An application may wrap it (the
+        Django side hands database connections around it)."""
+        func(*args)
 
     def send_message(self, message: str | None, encoded: str | None = None) -> bool:
         """Queue ``message`` for the client; ``encoded`` is its :func:`~.frames.encode_message`

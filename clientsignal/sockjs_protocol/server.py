@@ -275,9 +275,7 @@ class SockJSServer:
                 self._same_client(session, request)
             else:
                 if self.options.bind_sessions:
-                    session.credential = binding.credential(
-                        request, self.options.identity_cookies
-                    )
+                    session.credential = binding.credential(request, self.options.identity_cookies)
                     if session.credential is None:
                         session.credential, cookie = binding.new_key(request)
                         headers.append(cookie)

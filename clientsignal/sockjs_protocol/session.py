@@ -292,9 +292,10 @@ class Session:
         self._safely("on_close", self.connection.on_close)
 
     def _safely(self, what: str, func: Callable[..., object], *args: object) -> bool:
-        """Run application code; an exception is logged with the session, never raised."""
+        """Run application code (through the connection's :meth:`~.SockJSConnection.
+        run_application_code`); an exception is logged with the session, never raised."""
         try:
-            func(*args)
+            self.connection.run_application_code(func, *args)  # type: ignore[union-attr]
         except Exception:
             self.counters.errors += 1
             logger.exception(

@@ -24,17 +24,23 @@ def test_snapshots_are_summed():
         "pid": 1,
         "services": {"/a": {"class": "A", "open": {"xhr": 2}, "messages_in": 5, "errors": 0}},
         "backends": {"connected": {}},
+        "databases": {"default": {"size": 20, "in_use": 3, "open": 5, "waited": 7, "timeouts": 0}},
     }
     other = {**snap, "services": {"/a": {"class": "A", "open": {"xhr": 1, "websocket": 4},
                                          "messages_in": 1, "errors": 2}}}  # fmt: skip
+    del other["databases"]  # a process of an earlier version, or one without a bound
     totals = stats.summed([snap, other])
     assert totals == {
         "processes": 2,
         "services": {"/a": {"class": "A", "open": {"xhr": 3, "websocket": 4},
                             "messages_in": 6, "errors": 2}},
         "backend_states": {"connected": 2},
+        "databases": {"default": {"size": 20, "in_use": 3, "open": 5, "waited": 7,
+                                  "timeouts": 0}},
     }  # fmt: skip
     text = stats.prometheus(totals)
     assert 'clientsignal_sessions_open{service="/a",transport="websocket"} 4' in text
     assert 'clientsignal_messages_in_total{service="/a"} 6' in text
     assert 'clientsignal_backend_processes{state="connected"} 2' in text
+    assert 'clientsignal_database_waits_total{alias="default"} 7' in text
+    assert 'clientsignal_database_connections_in_use{alias="default"} 3' in text
