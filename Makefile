@@ -46,9 +46,11 @@ static:
 # core), the testing helpers' tests and the examples' own (manage.py test, pytest-django), and
 # one Chromium test of the chat example: logging in through Django's auth views,
 # then two users over websocket and xhr-polling, each connection authenticated from its
-# Django session cookie, which exercises most of what we take from Django in one test.
+# Django session cookie, which exercises most of what we take from Django in one test; and
+# the database tests (PostgreSQL and MariaDB, every driver), whose connection handling
+# reaches into Django's.
 DJANGO42_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
-	tests/examples/test_chat_example.py::test_two_users_chat
+	tests/examples/test_chat_example.py::test_two_users_chat tests/databases
 
 # Every test: Python (unit, protocol, gunicorn, redis-server, Chromium, packaging) on the newest
 # Django, the Django-facing part again on Django 4.2 LTS, then the JS unit tests.

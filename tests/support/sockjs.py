@@ -61,6 +61,11 @@ class SignalClient:
     def send(self, event: str, data: dict | None = None) -> None:
         self.ws.send(json.dumps([json.dumps({"event": event, "data": data or {}})]))
 
+    def start_call(self, event: str, data: dict | None = None, call: int = 1) -> None:
+        """Send a call, as ``SignalSocket.call`` does; :meth:`next_event` gets its reply."""
+        body = {"event": event, "data": data or {}, "call": call}
+        self.ws.send(json.dumps([json.dumps(body)]))
+
     def next_event(self, timeout: float = 10) -> dict:
         """The next event, skipping heartbeats; raises TimeoutError after ``timeout``."""
         deadline = time.monotonic() + timeout
