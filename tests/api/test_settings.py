@@ -112,6 +112,21 @@ def test_template_tag():
         )
 
 
+def test_template_tag_carries_a_csp_nonce():
+    from types import SimpleNamespace
+
+    from django.template import Context, Template
+
+    given = Template("{% load clientsignal %}{% clientsignal_js nonce=n %}")
+    html = given.render(Context({"n": 'a"b'}))
+    assert html.count(' nonce="a&quot;b"') == 2  # both tags, escaped
+    # The request's csp_nonce (Django 6's CSP middleware, django-csp), when it has one.
+    tag = Template("{% load clientsignal %}{% clientsignal_js %}")
+    request = SimpleNamespace(csp_nonce="r4nd0m")
+    assert tag.render(Context({"request": request})).count(' nonce="r4nd0m"') == 2
+    assert "nonce" not in tag.render(Context({"request": SimpleNamespace()}))
+
+
 def test_multiplexed_service_is_mounted_and_resolves_only_connection_prefixes():
     app = ClientSignalMiddleware(
         lambda environ, start_response: [],

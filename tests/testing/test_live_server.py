@@ -74,3 +74,28 @@ def test_a_browser_and_a_communicator_in_one_room(
     rooms.said.send(sender=None, room_id=7, text="from a view", by="server")
     page.wait_for_function("document.querySelectorAll('#log li').length == 3")
     assert said(page)[1:] == ["live-alice: hello from Chromium", "server: from a view"]
+
+
+@pytest.mark.parametrize("nonce_from", ["argument", "request"])
+def test_a_page_under_a_strict_content_security_policy(
+    users, signal_live_server, signal_communicator, page, nonce_from
+):
+    """``script-src 'nonce-…'`` and nothing else: the tag's scripts carry the nonce, and the
+    page's socket opens and receives; the browser reports no violation."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text))
+    alice, bob = users
+    page.context.add_cookies(
+        [
+            {"name": name, "value": value, "url": signal_live_server.url}
+            for name, value in login_cookies(alice).items()
+        ]
+    )
+    page.goto(signal_live_server.url + "/strict/8/?from=" + nonce_from)
+    page.wait_for_selector("body[data-state=open]", timeout=15000)
+    bob_tab = signal_communicator("/rooms/8", user=bob)
+    assert bob_tab.connect().connected
+    bob_tab.send("say", {"text": "under a strict CSP"})
+    page.wait_for_function("document.querySelectorAll('#log li').length == 1")
+    assert said(page) == ["live-bob: under a strict CSP"]
+    assert not [text for text in violations if "Content Security Policy" in text]
