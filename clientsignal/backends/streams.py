@@ -14,6 +14,7 @@ all the same: the position of its last message, or ``"<epoch>:0-0"`` while it ha
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections import deque
@@ -65,20 +66,32 @@ class Position:
 
     @classmethod
     def parse(cls, token: str) -> Position | None:
-        """The position of a client's token, or None when it is not one."""
+        """The position of a client's token, or None when it is not one: an epoch of ASCII
+        letters and digits, a colon, a sequence (see :func:`parse_sequence`)."""
         epoch, _, sequence = token.partition(":")
         parsed = parse_sequence(sequence)
-        if not epoch or len(epoch) > 32 or not epoch.isalnum() or parsed is None:
+        if parsed is None or _EPOCH.fullmatch(epoch) is None:
             return None
         return cls(epoch, parsed)
 
 
+_EPOCH = re.compile("[0-9A-Za-z]{1,32}")
+_SEQUENCE = re.compile("([0-9]{1,20})(?:-([0-9]{1,20}))?")
+_MAX_PART = 2**64 - 1
+"""A Redis stream id is two unsigned 64-bit numbers."""
+
+
 def parse_sequence(text: str) -> Sequence | None:
-    """``"1700000000000-3"`` (a Redis stream id) or ``"42"``."""
-    first, _, second = text.partition("-")
-    if not first.isdigit() or (second and not second.isdigit()) or len(text) > 42:
+    """``"1700000000000-3"`` (a Redis stream id) or ``"42"``: ASCII digits only (``str.isdigit``
+    says yes to ``"²"``, which ``int`` refuses, and to ``"١"``, which it reads as 1), each part
+    within 64 bits; None for anything else."""
+    found = _SEQUENCE.fullmatch(text)
+    if found is None:
         return None
-    return int(first), int(second or 0)
+    first, second = int(found[1]), int(found[2] or 0)
+    if first > _MAX_PART or second > _MAX_PART:
+        return None
+    return first, second
 
 
 def format_sequence(sequence: Sequence) -> str:

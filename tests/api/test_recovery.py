@@ -353,3 +353,35 @@ def test_nonsense_recovery_requests_open_a_normal_session(client_for, recover):
     client = client_for(Room, query=urlencode({"recover": recover}))
     tick.send(sender=None, n=1)
     assert ticks(Away().read(client)) == [1]
+
+
+MALFORMED_POSITIONS = [
+    "{epoch}:²",  # a Unicode digit: str.isdigit() says yes, int() says no
+    "{epoch}:1-²",
+    "{epoch}:١",  # an Arabic-Indic digit, which int() would read as 1
+    "é{epoch}:1",  # a non-ASCII epoch
+    "{epoch}:1-",
+    "{epoch}:99999999999999999999",  # past a Redis stream id's 64 bits
+    "{epoch}:1-99999999999999999999",
+    "{epoch}:",
+    ":1",
+    "{epoch}",
+]
+
+
+@pytest.mark.parametrize("position", MALFORMED_POSITIONS)
+def test_a_malformed_position_of_one_of_its_streams_is_a_gap(client_for, position):
+    Room, tick = numbered()
+    away = Away()
+    first = client_for(Room)
+    tick.send(sender=None, n=1)
+    [message] = [e for e in away.read(first) if e.get("event") == "tick"]
+    first.session.close()
+    sid, epoch = message["s"], message["p"].split(":")[0]
+    recover = "%s~%s" % (sid, position.format(epoch=epoch))
+    again = client_for(Room, query=urlencode({"recover": recover}))
+    tick.send(sender=None, n=2)
+    events = away.read(again)
+    assert again.first == [b"o\n"] and not again.session.is_closed, events  # not 1011
+    assert [e["data"]["streams"][0]["id"] for e in events if e.get("event") == "gap"] == [sid]
+    assert ticks(events) == [2]

@@ -100,3 +100,53 @@ def test_any_sequence_of_requests(sequence, connection, restricted):
                     open_receivers.remove(receiver)
         server.tick(now)
     assert server.open_sessions() <= options.max_sessions
+
+
+# -- recovery positions -------------------------------------------------------------------
+
+# What a client may put in ?recover=<stream>~<epoch>:<sequence>,...: ASCII and Unicode digits
+# (which str.isdigit() takes and int() refuses, or reads as ASCII ones), letters of every
+# script, separators in the wrong places, numbers past 64 bits.
+digits = st.one_of(
+    st.text("0123456789", min_size=1, max_size=22),
+    st.text(st.characters(categories=["Nd", "No", "Nl"]), min_size=1, max_size=3),
+    st.sampled_from(["²", "١", "0x1", "1_0", "+1", " 1", "18446744073709551616"]),
+)
+words = st.one_of(st.text("0123456789abcdef", max_size=10), st.text(max_size=6))
+sequences = st.one_of(
+    digits,
+    st.builds(lambda a, b: a + "-" + b, digits, digits),
+    st.builds(lambda a: a + "-", digits),
+    st.text(max_size=8),
+)
+tokens = st.one_of(
+    st.builds(lambda e, s: e + ":" + s, words, sequences),
+    st.builds(lambda e: e + ":", words),
+    words,
+)
+entries = st.one_of(st.builds(lambda sid, t: sid + "~" + t, words, tokens), words)
+recover_texts = st.lists(entries, max_size=8).map(",".join) | st.text(max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(recover_texts)
+def test_any_recover_parameter_parses_to_positions_or_none(recover):
+    from clientsignal.backends.streams import Position
+    from clientsignal.recovery import MAX_STREAMS, requested
+
+    wanted = requested({"recover": recover})
+    assert len(wanted) <= MAX_STREAMS
+    for position in wanted.values():
+        if position is not None:
+            assert position.token.isascii()
+            assert all(0 <= part < 2**64 for part in position.sequence)
+            assert Position.parse(position.token) == position
+
+
+@settings(max_examples=500, deadline=None)
+@given(tokens)
+def test_a_position_is_ascii_or_nothing(token):
+    from clientsignal.backends.streams import Position
+
+    position = Position.parse(token)
+    assert position is None or token.isascii()
