@@ -74,19 +74,26 @@ def sockjs_url() -> str:
     return static(SOCKJS_STATIC_PATH)
 
 
-def allowed_origins() -> tuple[str, ...]:
-    value = get("CLIENTSIGNAL_ALLOWED_ORIGINS")
-    if value is not None:
-        return tuple(value)
+def allowed_hosts() -> tuple[str, ...]:
+    """``ALLOWED_HOSTS``, with Django's own defaults when it is empty and ``DEBUG`` is on."""
     hosts = tuple(settings.ALLOWED_HOSTS)
     if not hosts and settings.DEBUG:
         hosts = (".localhost", "127.0.0.1", "[::1]")  # as Django's own host check does
     return hosts
 
 
+def allowed_origins() -> tuple[str, ...]:
+    value = get("CLIENTSIGNAL_ALLOWED_ORIGINS")
+    if value is not None:
+        return tuple(value)
+    return allowed_hosts()
+
+
 def sockjs_options() -> dict[str, Any]:
     options = dict(get("CLIENTSIGNAL_SOCKJS_OPTIONS"))
     options.setdefault("sockjs_url", sockjs_url())
+    options.setdefault("allowed_hosts", allowed_hosts())
+    options.setdefault("use_x_forwarded_host", bool(settings.USE_X_FORWARDED_HOST))
     options.setdefault("allowed_origins", allowed_origins())
     options.setdefault("identity_cookies", identity_cookies())
     return options

@@ -38,6 +38,11 @@ class SockJSOptions:
     """How many messages a session may send at once above that rate; past it: 4429."""
     allowed_origins: tuple[str, ...] | None = None
     """Pages that may open sessions (see :mod:`.origins`); None: any origin."""
+    allowed_hosts: tuple[str, ...] | None = None
+    """Hosts the service answers to, as Django's ``ALLOWED_HOSTS`` (see :mod:`.origins`);
+    another ``Host`` gets 400. None: any host."""
+    use_x_forwarded_host: bool = False
+    """Check ``X-Forwarded-Host`` rather than ``Host``, as Django's ``USE_X_FORWARDED_HOST``."""
     bind_sessions: bool = True
     """Accept a session's later HTTP requests only with the credentials that opened it
     (see :mod:`.binding`)."""
@@ -57,7 +62,7 @@ class SockJSOptions:
         if unknown:
             raise TypeError("unknown SockJS option(s): %s" % ", ".join(sorted(unknown)))
         values = dict(values)
-        for name in ("allowed_origins", "identity_cookies", "trusted_proxies"):
+        for name in ("allowed_origins", "allowed_hosts", "identity_cookies", "trusted_proxies"):
             if values.get(name) is not None:
                 if isinstance(values[name], str):  # would be a tuple of its characters
                     raise TypeError("%s must be a list of strings, not a string" % name)

@@ -6,10 +6,16 @@ hostile page could open a session with a visitor's cookies. Patterns follow Djan
 request came in on (another port of the same host is another site's page, and a same-site one:
 it would get the visitor's cookies); a pattern with a scheme (``https://example.com:8443``) must
 match the whole origin. The request's own host (its ``Host`` header) is always allowed.
+
+Which hosts a service answers to: the ``Host`` header, checked against ``ALLOWED_HOSTS`` as
+Django checks it (:func:`host_allowed`). Without it, a page whose name an attacker points at the
+server (DNS rebinding: ``evil.example`` resolving to an intranet address) would be the request's
+own host, its origin allowed, and its sessions opened.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +70,51 @@ def origin_allowed(request: Request, allowed: Iterable[str] | None) -> bool:
         elif _host_matches(parts.hostname, pattern) and _port(parts.port, parts.scheme) == port:
             return True
     return False
+
+
+def request_host(request: Request, forwarded: bool = False) -> str:
+    """The host a request names, as Django's ``HttpRequest.get_host`` reads it: the
+    ``X-Forwarded-Host`` header when ``forwarded`` (``USE_X_FORWARDED_HOST``), else ``Host``,
+    else the server's name and port (PEP 3333)."""
+    headers = request.headers
+    if forwarded and "x-forwarded-host" in headers:
+        return headers["x-forwarded-host"]
+    if "host" in headers:
+        return headers["host"]
+    default = "443" if request.scheme == "https" else "80"
+    port = request.server_port
+    return request.server_name + ("" if port == default else ":" + port)
+
+
+def host_allowed(request: Request, allowed: Iterable[str] | None, forwarded: bool = False) -> bool:
+    """Whether the request's host (:func:`request_host`) is one of ``allowed``, patterns as
+    Django's ``ALLOWED_HOSTS`` (``example.com``, ``.example.com`` and its subdomains, ``*``),
+    the host first checked to be a host name or an IP address with an optional port, as
+    Django's ``validate_host`` does; ``allowed`` None means any host."""
+    if allowed is None:
+        return True
+    domain = host_domain(request_host(request, forwarded))
+    if not domain:
+        return False
+    for pattern in allowed:
+        pattern = pattern.lower()
+        if pattern == "*" or domain == pattern:
+            return True
+        if pattern.startswith(".") and (domain.endswith(pattern) or domain == pattern[1:]):
+            return True
+    return False
+
+
+_HOST = re.compile(r"([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0-9]+))?")
+
+
+def host_domain(host: str) -> str:
+    """The domain of a ``Host`` value, lower case, without its port or a trailing dot; empty
+    when it is not a host name or IP address (Django's ``split_domain_port``)."""
+    found = _HOST.fullmatch(host.lower())
+    if found is None:
+        return ""
+    return found[1].removesuffix(".")
 
 
 def _identifying_cookies(request: Request) -> bool:

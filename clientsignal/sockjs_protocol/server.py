@@ -29,7 +29,7 @@ from .http import (
 )
 from .limits import Episode, Quotas, client_key
 from .options import SockJSOptions
-from .origins import origin_allowed, request_origin
+from .origins import host_allowed, origin_allowed, request_host, request_origin
 from .ratelimit import TokenBucket
 from .receiver import Receiver
 from .router import Route, route
@@ -206,6 +206,18 @@ class SockJSServer:
         return session_route, cls
 
     def _dispatch(self, request: Request, now: float) -> Response | Stream | Upgrade:
+        options = self.options
+        if not host_allowed(request, options.allowed_hosts, options.use_x_forwarded_host):
+            self._count(
+                "refused_hosts",
+                request.date,
+                "%s %s from %s: Host %r is not in ALLOWED_HOSTS (400)",
+                request.method,
+                request.prefix or "/",
+                request.remote_addr or "?",
+                request_host(request, options.use_x_forwarded_host)[:100],
+            )
+            return text_response(400, "Host not allowed.")
         target = route(request.path)
         method = request.method
         if target.kind == "greeting":

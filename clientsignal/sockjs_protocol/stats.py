@@ -26,6 +26,8 @@ class Counters:
     """Sessions closed for sending over ``max_message_rate``."""
     foreign_requests: int = 0
     """Requests naming a session opened by another client (another credential or prefix)."""
+    refused_hosts: int = 0
+    """Requests refused (400) for a ``Host`` not in ``allowed_hosts`` (DNS rebinding)."""
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from clientsignal import conf
 from clientsignal.apps import check_settings
 from clientsignal.wsgi import ClientSignalMiddleware
 
@@ -182,3 +183,27 @@ def test_several_workers_without_redis_warn(monkeypatch):
     assert ids(CLIENTSIGNAL_BACKEND="redis://localhost:6379/0") == []
     monkeypatch.setenv("WEB_CONCURRENCY", "1")
     assert ids() == []
+
+
+@pytest.mark.parametrize(
+    "debug,allowed,expected",
+    [
+        (True, [], (".localhost", "127.0.0.1", "[::1]")),  # Django's own defaults
+        (False, [], ()),  # and none without DEBUG: every host is refused
+        (False, ["app.example.com"], ("app.example.com",)),
+    ],
+)
+def test_the_hosts_sockets_answer_to_are_django_allowed_hosts(debug, allowed, expected):
+    def host(name):
+        environ = {"HTTP_HOST": name, "PATH_INFO": "/signals/info", "REQUEST_METHOD": "GET"}
+        status = []
+        body = b"".join(app({**environ, "wsgi.input": None}, lambda s, h: status.append(s)))
+        return status[0], body
+
+    with override_settings(DEBUG=debug, ALLOWED_HOSTS=allowed):
+        options = conf.sockjs_options()
+        app = ClientSignalMiddleware(lambda environ, start_response: [])
+    assert options["allowed_hosts"] == expected
+    assert host("evil.example") == ("400 Bad Request", b"Host not allowed.")
+    for name in expected:
+        assert host(name.lstrip(".") + ":8000")[0] == "200 OK"

@@ -199,14 +199,16 @@ def frame(
 
 
 def handshake(path: str, headers: dict[str, str] | None = None) -> bytes:
+    """A websocket handshake; ``headers`` add to it (a ``Host`` replaces 127.0.0.1)."""
+    headers = dict(headers or {})
     lines = [
         "GET %s HTTP/1.1" % path,
-        "Host: 127.0.0.1",
+        "Host: %s" % headers.pop("Host", "127.0.0.1"),
         "Upgrade: websocket",
         "Connection: Upgrade",
         "Sec-WebSocket-Version: 13",
         "Sec-WebSocket-Key: %s" % base64.b64encode(os.urandom(16)).decode(),
-        *("%s: %s" % item for item in (headers or {}).items()),
+        *("%s: %s" % item for item in headers.items()),
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 

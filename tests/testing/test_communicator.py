@@ -95,6 +95,18 @@ class CommunicatorTests(TestCase):
         )
         self.assertEqual(communicator.connect(), (False, 4403))
 
+    @override_settings(ALLOWED_HOSTS=["testserver"])
+    def test_a_host_not_in_allowed_hosts_is_refused(self) -> None:
+        """DNS rebinding: a page at evil.example, a name pointed at the server, is its own
+        origin; its host is not the site's."""
+        with SignalCommunicator("/rooms/7", user=self.alice):
+            pass
+        communicator = SignalCommunicator(
+            "/rooms/7", user=self.alice, host="evil.example", origin="http://evil.example"
+        )
+        self.assertEqual(communicator.connect(), (False, 4400))
+        self.assertEqual(communicator.close_reason, "Host not allowed.")
+
     def test_a_class_can_be_given_instead_of_a_path(self) -> None:
         with SignalCommunicator(
             rooms.RoomConnection, user=self.alice, url_kwargs={"room_id": 7}

@@ -6,6 +6,7 @@ ATTACK_BACKEND         "memory" (default) or a redis:// URL
 ATTACK_HEADER_TIMEOUT  CLIENTSIGNAL_HEADER_TIMEOUT, seconds (default 2)
 ATTACK_SOCKJS_OPTIONS  JSON object: CLIENTSIGNAL_SOCKJS_OPTIONS (default: 1 s heartbeats)
 ATTACK_LOG_LEVEL       level of the clientsignal loggers (default INFO)
+ATTACK_ALLOWED_HOSTS   JSON list: ALLOWED_HOSTS (default ["*"])
 """
 
 import json
@@ -14,7 +15,7 @@ import os
 SECRET_KEY = "clientsignal-attack-tests"
 DEBUG = False
 USE_TZ = True
-ALLOWED_HOSTS = ["*"]
+ALLOWED_HOSTS = json.loads(os.environ.get("ATTACK_ALLOWED_HOSTS") or '["*"]')
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
