@@ -12,14 +12,18 @@ if TYPE_CHECKING:
 
 def client_key(address: str) -> str:
     """Under which key a client address counts: itself for IPv4, its /64 for IPv6 (one
-    network, which gets a whole /64 to pick addresses from)."""
+    network, which gets a whole /64 to pick addresses from), and the IPv4 address of an
+    IPv4-mapped one (``::ffff:203.0.113.9``: an IPv4 client of a server bound to ``[::]``,
+    whose /64 would be every IPv4 client's)."""
     if ":" not in address:
         return address
     try:
-        network = ipaddress.IPv6Network(address.split("%")[0] + "/64", strict=False)
+        ip = ipaddress.IPv6Address(address.split("%")[0])
     except ValueError:
         return address
-    return str(network)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 class Quotas:
