@@ -1,9 +1,11 @@
-"""Fairness limits of one service in one process: open sessions per client, and episodes
-that are logged once rather than once per refusal."""
+"""Fairness limits in one process: open sessions of a service per client, open connections
+of a worker per client address, and episodes that are logged once rather than once per
+refusal."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -59,6 +61,58 @@ class Quotas:
 
     def count(self, kind: str, key: str) -> int:
         return self._open.get((kind, key), 0)
+
+
+class AddressConnections:
+    """A worker's open connections by client address (an IPv6 one by its /64), at most
+    ``limit`` from each (0: no limit), counted as they are accepted, before a request is read.
+
+    Connections from ``exempt`` addresses (the trusted proxies) are not counted: a reverse
+    proxy's connections carry many clients, whose own address (``X-Forwarded-For``) is known
+    only once a request head has come, and the proxy limits its own clients.
+    """
+
+    def __init__(self, limit: int, exempt: Iterable[str] = ()) -> None:
+        self.limit = limit
+        self.exempt = frozenset(exempt)
+        self.refused = 0
+        """Connections refused so far."""
+        self._open: dict[str, int] = {}
+
+    def open(self, address: str) -> bool:
+        """Count a connection accepted from ``address``; False (nothing counted, one more
+        refusal) when ``limit`` are open from there already: the caller closes it."""
+        if not self._counted(address):
+            return True
+        key = client_key(address)
+        count = self._open.get(key, 0)
+        if count >= self.limit:
+            self.refused += 1
+            return False
+        self._open[key] = count + 1
+        return True
+
+    def close(self, address: str) -> None:
+        """A connection :meth:`open` counted has closed."""
+        if not self._counted(address):
+            return
+        key = client_key(address)
+        count = self._open.get(key, 0) - 1
+        if count > 0:
+            self._open[key] = count
+        else:
+            self._open.pop(key, None)
+
+    def count(self, address: str) -> int:
+        return self._open.get(client_key(address), 0)
+
+    def _counted(self, address: str) -> bool:
+        """Whether connections from ``address`` count: not without a limit, nor from an
+        exempt address (IPv4-mapped or not), nor without an address (a unix socket's, which
+        only a proxy on the same machine can use)."""
+        if not self.limit or not address:
+            return False
+        return address not in self.exempt and client_key(address) not in self.exempt
 
 
 class Episode:
