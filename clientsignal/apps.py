@@ -256,6 +256,18 @@ def _check_values(conf: Any) -> list[checks.CheckMessage]:
                 id="clientsignal.E054",
             )
         )
+    per_address = conf.get("CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS")
+    if per_address is not None and (
+        isinstance(per_address, bool) or not isinstance(per_address, int) or per_address < 0
+    ):
+        errors.append(
+            checks.Error(
+                "CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS must be a whole number of connections "
+                "(0: no limit) or None, not %r" % (per_address,),
+                hint="None, the default, is a tenth of gunicorn's worker_connections.",
+                id="clientsignal.E055",
+            )
+        )
     token = conf.get("CLIENTSIGNAL_STATS_TOKEN")
     if token is not None and (not isinstance(token, str) or not token):
         errors.append(

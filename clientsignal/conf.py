@@ -46,6 +46,10 @@ DEFAULTS: dict[str, Any] = {
     # Seconds code waits for one of those connections before it fails like a receiver that
     # raised (clientsignal.databases.DatabaseBusy).
     "CLIENTSIGNAL_DATABASE_WAIT": 10.0,
+    # Connections a gunicorn worker holds from one client address (an IPv6 one by its /64),
+    # counted as they are accepted, before a request is read; None: a tenth of
+    # worker_connections; 0: no limit. The trusted proxies' are not counted.
+    "CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS": None,
 }
 
 SOCKJS_STATIC_PATH = "clientsignal/sockjs.min.js"

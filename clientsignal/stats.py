@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import conf, databases
 from .backends import BaseBackend, all_backends, get_backend, is_redis_url
+from .gevent_io import gunicorn_worker
 from .sockjs_protocol.stats import COUNTERS
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def process_snapshot() -> dict[str, Any]:
         "services": services,
         "backends": backends,
         "databases": databases.stats(),
+        "connections": gunicorn_worker.connection_stats(),
     }
 
 
@@ -88,7 +90,10 @@ def summed(snaps: list[dict[str, Any]]) -> dict[str, Any]:
     services: dict[str, Any] = {}
     backend_states: dict[str, int] = {}
     database_totals: dict[str, dict[str, int]] = {}
+    connections: dict[str, int] = {}
     for snap in snaps:
+        for key, value in snap.get("connections", {}).items():
+            connections[key] = connections.get(key, 0) + value
         for prefix, stats in snap["services"].items():
             total = services.setdefault(prefix, {"class": stats["class"], "open": {}})
             for key, value in stats.items():
@@ -108,6 +113,7 @@ def summed(snaps: list[dict[str, Any]]) -> dict[str, Any]:
         "services": services,
         "backend_states": backend_states,
         "databases": database_totals,
+        "connections": connections,
     }
 
 
@@ -137,6 +143,9 @@ def prometheus(totals: dict[str, Any]) -> str:
                 'clientsignal_sessions_open{service="%s",transport="%s"} %d'
                 % (prefix, transport, count)
             )
+    for name, count in sorted(totals.get("connections", {}).items()):
+        lines.append("# TYPE clientsignal_connections_%s_total counter" % name)
+        lines.append("clientsignal_connections_%s_total %d" % (name, count))
     lines.append("# TYPE clientsignal_backend_processes gauge")
     for state, count in sorted(totals["backend_states"].items()):
         lines.append('clientsignal_backend_processes{state="%s"} %d' % (state, count))

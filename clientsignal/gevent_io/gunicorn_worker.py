@@ -5,6 +5,9 @@
   of 1000 would leave the 1001st client waiting in the listen backlog with no error and no log
   line, far below ``max_sessions``; the open files limit is raised to match;
 - a full pool is logged, once per episode, with the limit and the setting that raises it;
+- one client address may hold at most ``CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS`` of them
+  (a tenth of the pool by default), counted as they are accepted, before a request is read: its
+  excess is answered 429 and closed at once, counted, logged once per episode;
 - a request's head (request line and headers) must arrive within ``CLIENTSIGNAL_HEADER_TIMEOUT``
   seconds, so that connections that send their headers a byte at a time (slowloris) cannot
   hold the pool, and be at most :data:`MAX_HEAD` bytes (gevent alone allows 100 lines of
@@ -31,6 +34,12 @@ DEFAULT_CONNECTIONS = 11_000
 more connections (Django pages, sends, other services)."""
 
 DEFAULT_HEADER_TIMEOUT = 10.0
+POOL_SHARE_PER_ADDRESS = 10
+"""Without ``CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS``, one address may hold a tenth of a
+worker's pool: 1,100 connections of clientsignal's 11,000."""
+REFUSALS_PER_READ = 100
+"""Connections refused in a row before the accepting loop lets the worker's other greenlets
+run (a flood is refused as fast as it comes, never ahead of the connections being served)."""
 MAX_HEAD = 64 * 1024
 """Bytes of a request line and headers; a bigger head gets 431."""
 FILES_MARGIN = 256
@@ -51,14 +60,21 @@ def post_worker_init(worker: Any) -> None:
     connections = int(worker.worker_connections)
     files = raise_open_files_limit(connections + FILES_MARGIN)
     header_timeout = _setting("CLIENTSIGNAL_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
+    per_address = connections_per_address(connections)
     worker.wsgi_handler = with_header_timeout(worker.wsgi_handler, header_timeout)
-    worker.server_class = watching_pool(worker.server_class, connections, worker.log)
+    worker.server_class = limiting_addresses(
+        watching_pool(worker.server_class, connections, worker.log),
+        per_address,
+        _trusted_proxies(),
+    )
     # gunicorn's own log: where its operators look, at its log level.
     worker.log.info(
-        "worker %d holds up to %d connections at once (worker_connections), %d open files; "
-        "request heads must arrive within %.0f s (CLIENTSIGNAL_HEADER_TIMEOUT)",
+        "worker %d holds up to %d connections at once (worker_connections), %s from one "
+        "address (CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS), %d open files; request heads "
+        "must arrive within %.0f s (CLIENTSIGNAL_HEADER_TIMEOUT)",
         worker.pid,
         connections,
+        per_address or "any number",
         files,
         header_timeout,
     )
@@ -270,6 +286,110 @@ def watching_pool(server_class: type, limit: int, log: Any) -> type:
 
     Server.__name__ = Server.__qualname__ = "PoolWatching" + server_class.__name__
     return Server
+
+
+def connections_per_address(connections: int) -> int:
+    """``CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS``, or a tenth of the pool when it is unset
+    (None); 0 is no limit."""
+    try:
+        from .. import conf
+
+        value = conf.get("CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS")
+    except Exception:  # not a Django project (clientsignal.echo)
+        value = None
+    if value is None:
+        return max(1, connections // POOL_SHARE_PER_ADDRESS)
+    return int(value)
+
+
+_TOO_MANY_BODY = b"Too many connections from this address."
+_TOO_MANY = (
+    b"HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_TOO_MANY_BODY), _TOO_MANY_BODY)
+)
+
+address_connections: Any = None
+"""This worker's :class:`~..sockjs_protocol.limits.AddressConnections`, once it accepts."""
+
+
+def limiting_addresses(server_class: type, limit: int, exempt: tuple[str, ...]) -> type:
+    """A subclass of gevent's WSGI server that counts its connections by client address as
+    it accepts them (before a request head is read: a client that never sends one holds its
+    place until the header timeout) and refuses those past ``limit`` from one address (0: no
+    limit; the ``exempt`` addresses are not counted): 429 written at once, without waiting,
+    and closed, before a greenlet or a place in the pool is given to it."""
+    from ..sockjs_protocol.limits import AddressConnections, Episode
+
+    global address_connections
+    counts = address_connections = AddressConnections(limit, exempt)
+    refusing = Episode()
+
+    class Server(server_class):
+        def do_read(self) -> Any:
+            for _ in range(REFUSALS_PER_READ):
+                accepted = super().do_read()
+                if not accepted:
+                    return accepted
+                sock, address = accepted
+                if counts.open(_host(address)):
+                    return accepted
+                _refuse(sock)
+                if refusing.hit(time.monotonic()):
+                    logger.warning(
+                        "%d connections open from %s (CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS): "
+                        "refusing more (429, closed at once); further ones are counted (stats: "
+                        "connections.refused_per_address), not logged, until a minute passes "
+                        "without one",
+                        counts.count(_host(address)),
+                        _host(address),
+                    )
+            return None
+
+        def do_close(self, *args: Any) -> None:
+            try:
+                super().do_close(*args)
+            finally:
+                counts.close(_host(args[1]))
+
+    Server.__name__ = Server.__qualname__ = "AddressLimiting" + server_class.__name__
+    return Server
+
+
+def _refuse(sock: Any) -> None:
+    try:
+        sock.setblocking(False)
+        sock.send(_TOO_MANY)  # a new connection's send buffer is empty: it never waits
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+def _host(address: Any) -> str:
+    """The client's IP address; "" for a unix socket's (a proxy's) connections."""
+    return address[0] if isinstance(address, tuple) and address else ""
+
+
+def connection_stats() -> dict[str, int]:
+    """This worker's refusals before a request is served, for the stats."""
+    return {
+        "refused_per_address": address_connections.refused if address_connections else 0,
+        "header_timeouts": header_timeouts.episode.count if header_timeouts else 0,
+    }
+
+
+def _trusted_proxies() -> tuple[str, ...]:
+    """The proxies the services of this process trust (``trusted_proxies``)."""
+    from .. import stats
+    from ..sockjs_protocol import SockJSOptions
+
+    found = {
+        proxy
+        for services in stats.served()
+        for server in services.servers()
+        for proxy in server.options.trusted_proxies
+    }
+    return tuple(sorted(found)) if found else SockJSOptions().trusted_proxies
 
 
 def _largest_max_sessions() -> int:

@@ -49,6 +49,9 @@ def test_valid_settings_pass():
         ({"CLIENTSIGNAL_HEADER_TIMEOUT": 0}, ["clientsignal.E051"]),
         ({"CLIENTSIGNAL_STATS_TOKEN": 5}, ["clientsignal.E052"]),
         ({"CLIENTSIGNAL_STATS_TOKEN": ""}, ["clientsignal.E052"]),
+        ({"CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS": -1}, ["clientsignal.E055"]),
+        ({"CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS": "500"}, ["clientsignal.E055"]),
+        ({"CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS": 0}, []),
         ({"CLIENTSIGNAL_BACKEND": "amqp://localhost"}, ["clientsignal.E030"]),
         # A Redis URL that is not one: said at start-up, not when a signal is first sent.
         ({"CLIENTSIGNAL_BACKEND": "redis:/bad"}, ["clientsignal.E030"]),

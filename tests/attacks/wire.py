@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import struct
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -374,6 +375,30 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise LookupError("no VmRSS for %d" % pid)
+
+
+class RssSampler:
+    """The worker's VmRSS every 10 ms, in a thread, while the attack runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.before = rss_kib(pid)
+        self.peak = self.before
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, rss_kib(self.pid))
+
+    def stop(self) -> tuple[int, int]:
+        """(peak growth, growth at the end), in KiB."""
+        self._stop.set()
+        self._thread.join()
+        after = rss_kib(self.pid)
+        self.peak = max(self.peak, after)
+        return self.peak - self.before, after - self.before
 
 
 # -- one keep-alive connection per worker --------------------------------------------------

@@ -94,7 +94,9 @@ def test_the_readme_command_holds_more_than_1000_websockets_on_one_worker():
     if soft < clients + 200:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, clients + 500), hard))
     with simple_example() as server:
-        assert "holds up to 11000 connections at once" in server.log_text()
+        started = server.log_text()
+        assert "holds up to 11000 connections at once" in started
+        assert "1100 from one address (CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS)" in started
         socks = [handshake(server.port, "127.0.0.%d" % (2 + n % 8)) for n in range(clients)]
         try:
             assert [open_frame(sock) for sock in socks] == [b"o"] * clients

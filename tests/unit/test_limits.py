@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from clientsignal.echo import EchoConnection
+from clientsignal.gevent_io.gunicorn_worker import connections_per_address
 from clientsignal.sockjs_protocol import Request, SockJSOptions, SockJSServer
 from clientsignal.sockjs_protocol.limits import AddressConnections, client_key
 
@@ -62,6 +63,11 @@ def test_closing_gives_back_the_place_and_forgets_the_address():
     counts.open("203.0.113.9")
     counts.close("203.0.113.9")
     assert counts._open == {}
+
+
+def test_the_default_limit_is_a_tenth_of_the_pool():
+    assert connections_per_address(11_000) == 1_100
+    assert connections_per_address(5) == 1
 
 
 def test_ipv4_clients_of_a_dual_stack_server_have_their_own_session_places():

@@ -25,6 +25,7 @@ def test_snapshots_are_summed():
         "services": {"/a": {"class": "A", "open": {"xhr": 2}, "messages_in": 5, "errors": 0}},
         "backends": {"connected": {}},
         "databases": {"default": {"size": 20, "in_use": 3, "open": 5, "waited": 7, "timeouts": 0}},
+        "connections": {"refused_per_address": 3, "header_timeouts": 1},
     }
     other = {**snap, "services": {"/a": {"class": "A", "open": {"xhr": 1, "websocket": 4},
                                          "messages_in": 1, "errors": 2}}}  # fmt: skip
@@ -37,6 +38,7 @@ def test_snapshots_are_summed():
         "backend_states": {"connected": 2},
         "databases": {"default": {"size": 20, "in_use": 3, "open": 5, "waited": 7,
                                   "timeouts": 0}},
+        "connections": {"refused_per_address": 6, "header_timeouts": 2},
     }  # fmt: skip
     text = stats.prometheus(totals)
     assert 'clientsignal_sessions_open{service="/a",transport="websocket"} 4' in text
@@ -44,3 +46,7 @@ def test_snapshots_are_summed():
     assert 'clientsignal_backend_processes{state="connected"} 2' in text
     assert 'clientsignal_database_waits_total{alias="default"} 7' in text
     assert 'clientsignal_database_connections_in_use{alias="default"} 3' in text
+    assert "clientsignal_connections_refused_per_address_total 6" in text
+    # A snapshot from a worker of an older version, without the connections' counts.
+    older = {key: value for key, value in snap.items() if key != "connections"}
+    assert stats.summed([older, snap])["connections"] == snap["connections"]
