@@ -188,7 +188,10 @@ class MemoryStreams:
         if stream is None or now - stream.last > history.ttl or stream.epoch != since.epoch:
             return Replay(gap=True)
         self._expire(stream, history, now)
-        if since.sequence < stream.dropped:
+        last = stream.entries[-1][0] if stream.entries else stream.dropped
+        if since.sequence < stream.dropped or since.sequence > last:
+            # Older than the history, or ahead of the stream (no server gave that position:
+            # its next messages would be taken for ones the client has).
             return Replay(gap=True)
         return Replay([e for sequence, _at, e in stream.entries if sequence > since.sequence])
 

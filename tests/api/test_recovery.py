@@ -214,6 +214,26 @@ def test_a_position_of_a_lost_history_is_a_gap_once(client_for, on):
     assert [(e["event"], e["data"]["n"]) for e in events] == [("tick", 1)]  # and no gap again
 
 
+def test_a_position_ahead_of_the_stream_is_a_gap_not_a_silence(client_for, on):
+    """A position the stream has not reached (no server gave it) would make the replay
+    empty and the next live messages look like duplicates of it: they would be dropped."""
+    Room, tick = numbered()
+    on.use(Room)
+    away = Away()
+    client = client_for(Room)
+    tick.send(sender=None, n=0)
+    [message] = on.read(client, away, 1)
+    client.session.close()
+    epoch, sequence = message["p"].split(":")
+    first, _, second = sequence.partition("-")
+    ahead = "%s:%d-%s" % (epoch, int(first) + 1000, second)  # past the next thousand messages
+    again = client_for(Room, query=urlencode({"recover": "%s~%s" % (message["s"], ahead)}))
+    tick.send(sender=None, n=1)
+    events = on.read(again, away, 2)
+    assert [e["event"] for e in events] == ["gap", "tick"], events
+    assert events[1]["data"]["n"] == 1
+
+
 def test_groups_joined_in_on_open_are_recovered_and_the_user_stream_too(client_for):
     class Team(SignalConnection):
         history = True
