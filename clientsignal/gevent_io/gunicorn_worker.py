@@ -38,8 +38,9 @@ POOL_SHARE_PER_ADDRESS = 10
 """Without ``CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS``, one address may hold a tenth of a
 worker's pool: 1,100 connections of clientsignal's 11,000."""
 REFUSALS_PER_READ = 100
-"""Connections refused in a row before the accepting loop lets the worker's other greenlets
-run (a flood is refused as fast as it comes, never ahead of the connections being served)."""
+"""Connections refused at most each time the listening socket is found readable, before the
+worker's other greenlets run again (a flood is refused as fast as it comes, never ahead of the
+connections being served)."""
 MAX_HEAD = 64 * 1024
 """Bytes of a request line and headers; a bigger head gets 431."""
 FILES_MARGIN = 256
@@ -325,14 +326,21 @@ def limiting_addresses(server_class: type, limit: int, exempt: tuple[str, ...]) 
     refusing = Episode()
 
     class Server(server_class):
+        _refusals = 0  # in this round of accepts
+
+        def _do_read(self) -> None:  # gevent's: one round of accepts, the socket readable
+            self._refusals = 0
+            super()._do_read()
+
         def do_read(self) -> Any:
-            for _ in range(REFUSALS_PER_READ):
+            while self._refusals < REFUSALS_PER_READ:
                 accepted = super().do_read()
                 if not accepted:
                     return accepted
                 sock, address = accepted
                 if counts.open(_host(address)):
                     return accepted
+                self._refusals += 1
                 _refuse(sock)
                 if refusing.hit(time.monotonic()):
                     logger.warning(
