@@ -6,6 +6,12 @@ PY := $(VENV)/bin/python
 # The Django-facing tests again on the oldest Django we claim (setup.cfg's classifiers).
 VENV_DJANGO42 := .venv-django42
 PY_DJANGO42 := $(VENV_DJANGO42)/bin/python
+# The lowest versions setup.cfg declares: uv (from PyPI, into this virtualenv) installs every
+# dependency at its floor (--resolution lowest-direct), then the test tools at their newest;
+# scripts/check_floors.py fails if a test tool moved a dependency off its floor.
+VENV_LOWEST := .venv-lowest
+PY_LOWEST := $(VENV_LOWEST)/bin/python
+UV_LOWEST := $(VENV_LOWEST)/bin/uv pip install -q --python $(PY_LOWEST)
 # A virtualenv is (re)installed when the packaging metadata changes, else left alone.
 METADATA := setup.cfg pyproject.toml
 HOST ?= 127.0.0.1
@@ -32,6 +38,15 @@ $(VENV_DJANGO42)/.installed: $(METADATA)
 	$(PY_DJANGO42) -m pip install -q -e '.[test]' 'django>=4.2,<5.0'
 	touch $@
 
+$(VENV_LOWEST)/.installed: $(METADATA)
+	rm -rf $(VENV_LOWEST)
+	$(PYTHON) -m venv $(VENV_LOWEST)
+	$(PY_LOWEST) -m pip install -q uv
+	$(UV_LOWEST) --resolution lowest-direct -e .
+	$(UV_LOWEST) -e '.[test]'
+	$(PY_LOWEST) scripts/check_floors.py
+	touch $@
+
 # npm ci writes node_modules/.package-lock.json: it reruns when the lockfile changes.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -52,14 +67,20 @@ static:
 DJANGO42_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
 	tests/examples/test_chat_example.py::test_two_users_chat tests/databases
 
+# On the lowest versions: the Django-facing tests, and gunicorn's worker serving the examples
+# (every transport in Chromium, the start-up checks) and the deployment (nginx in front).
+LOWEST_TESTS := $(DJANGO42_TESTS) tests/examples/test_simple_example.py tests/deploying
+
 # Every test: Python (unit, protocol, gunicorn, redis-server, Chromium, packaging) on the newest
-# Django, the Django-facing part again on Django 4.2 LTS, then the JS unit tests.
+# Django, the Django-facing part again on Django 4.2 LTS and on the lowest declared versions
+# (LOWEST_TESTS), then the JS unit tests.
 # pytest's exit code 5 (no tests collected) is a failure like any other non-zero code. Most
 # tests wait on servers, browsers and the network, so they run in as many processes as there
 # are cores (pytest-xdist), each test module in one process (its servers are per module).
-test: install $(VENV_DJANGO42)/.installed
+test: install $(VENV_DJANGO42)/.installed $(VENV_LOWEST)/.installed
 	$(PY) -m pytest -n auto --dist loadfile
 	$(PY_DJANGO42) -m pytest $(DJANGO42_TESTS)
+	$(PY_LOWEST) -m pytest -n auto --dist loadfile $(LOWEST_TESTS)
 	npm test
 
 # Linters, from the test virtualenv: ruff on everything, mypy on the package (pyproject.toml).
