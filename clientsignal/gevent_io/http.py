@@ -39,8 +39,9 @@ def build_request(
     trusted_proxies: tuple[str, ...] = (),
 ) -> Request:
     """The core's request for a WSGI request under ``prefix``, without its body (see
-    :func:`read_body`: only a send's is read). Its ``remote_addr`` is the client's: from
-    ``X-Forwarded-For`` when the request came through one of ``trusted_proxies``."""
+    :func:`read_body`: only a send's is read). Its ``remote_addr`` and ``scheme`` are the
+    client's: from ``X-Forwarded-For`` and ``X-Forwarded-Proto`` when the request came through
+    one of ``trusted_proxies``."""
     headers = {
         key[5:].replace("_", "-").lower(): value
         for key, value in environ.items()
@@ -48,17 +49,21 @@ def build_request(
     }
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
+    remote = environ.get("REMOTE_ADDR", "")
     return Request(
         method=environ.get("REQUEST_METHOD", "GET"),
         path=path,
         query_string=environ.get("QUERY_STRING", ""),
         headers=headers,
-        remote_addr=client_address(
-            environ.get("REMOTE_ADDR", ""), headers.get("x-forwarded-for"), trusted_proxies
-        ),
+        remote_addr=client_address(remote, headers.get("x-forwarded-for"), trusted_proxies),
         prefix=prefix,
         url_kwargs=url_kwargs,
-        scheme=environ.get("wsgi.url_scheme", "http"),
+        scheme=client_scheme(
+            environ.get("wsgi.url_scheme", "http"),
+            remote,
+            headers.get("x-forwarded-proto"),
+            trusted_proxies,
+        ),
         server_name=environ.get("SERVER_NAME", "localhost"),
         server_port=str(environ.get("SERVER_PORT", "80")),
         script_name=environ.get("SCRIPT_NAME", ""),
@@ -79,6 +84,17 @@ def client_address(remote: str, forwarded_for: str | None, trusted: tuple[str, .
             break
         client = address.strip() or client
     return client
+
+
+def client_scheme(
+    scheme: str, remote: str, forwarded_proto: str | None, trusted: tuple[str, ...]
+) -> str:
+    """The scheme the client used: ``scheme``, or, from a trusted proxy that ended TLS (gunicorn's
+    gevent workers see plain HTTP), the ``X-Forwarded-Proto`` it set (``http`` or ``https``)."""
+    if forwarded_proto is None or remote not in trusted:
+        return scheme
+    forwarded = forwarded_proto.strip().lower()
+    return forwarded if forwarded in ("http", "https") else scheme
 
 
 def read_body(environ: dict[str, Any], max_body: int) -> bytes:
