@@ -12,8 +12,11 @@ from tests.support.servers import free_port
 
 
 class CuttableProxy:
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, source: str | None = None) -> None:
+        """``source``: the loopback address its connections to the upstream come from
+        (``127.0.0.2``: a client that is not on the upstream's own address)."""
         self.upstream = ("127.0.0.1", upstream_port)
+        self.source = (source, 0) if source else None
         self.port = free_port()
         self.listener = socket.create_server(("127.0.0.1", self.port))
         self.cut_off = False
@@ -52,7 +55,9 @@ class CuttableProxy:
                 _drop(client)
                 continue
             try:
-                server = socket.create_connection(self.upstream, timeout=5)
+                server = socket.create_connection(
+                    self.upstream, timeout=5, source_address=self.source
+                )
             except OSError:
                 _drop(client)
                 continue

@@ -1,0 +1,8 @@
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+from clientsignal.wsgi import ClientSignalMiddleware
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deployed.settings")
+application = ClientSignalMiddleware(get_wsgi_application())
