@@ -18,11 +18,14 @@ class ClientSignalConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
 
         from .logout import close_on_logout
+        from .serving_checks import watch_requests
 
         checks.register(check_settings, "clientsignal")
         # Logging out closes that Django session's sockets, in every process.
         user_logged_out.connect(close_on_logout, dispatch_uid="clientsignal.close_on_logout")
         import_connections()
+        # A socket request reaching Django means wsgi.py forgot the middleware: say so, once.
+        watch_requests()
 
 
 def import_connections() -> None:

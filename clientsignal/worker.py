@@ -16,6 +16,7 @@ from .gevent_io import gunicorn_worker
 from .gevent_io.forwarding import SessionCluster
 from .gevent_io.http import clock
 from .services import Services
+from .serving_checks import runserver_message, served_by_runserver
 
 logger = logging.getLogger("clientsignal.worker")
 
@@ -67,6 +68,8 @@ class Worker:
                 "connections at once (gunicorn's default: 1000) and says nothing when they "
                 "are all in use, and request heads have no time limit"
             )
+        if served_by_runserver(server_software):
+            logger.warning(runserver_message(server_software))
         try:
             deadline = clock() + START_WAIT
             unconfirmed = []

@@ -16,6 +16,7 @@ from .backends import is_redis_url
 from .gevent_io import http
 from .gevent_io.websocket import close_websocket, run_websocket
 from .services import Services
+from .serving_checks import stop_watching_requests
 from .sockjs_protocol import Response, Stream, Upgrade
 from .worker import Worker
 
@@ -62,6 +63,7 @@ class ClientSignalMiddleware:
                 backend_options = conf.backend_options()
         self.services = Services(connections, options=options, multiplex=multiplex)
         self.worker = Worker(self.services, sessions_url, backend_options)
+        stop_watching_requests()  # wrapped: socket requests no longer reach Django
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         match = self.services.match(environ.get("PATH_INFO", ""))

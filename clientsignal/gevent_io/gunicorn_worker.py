@@ -14,7 +14,8 @@
   64 KiB, kept for the life of a session); the unread rest of a body is given as long, then
   the connection is closed;
 - the start-up log says what the worker holds, and the first worker warns (once, not once
-  per worker) when several workers run on the in-process backend (``clientsignal.W001``).
+  per worker) when several workers run on the in-process backend (``clientsignal.W001``) and
+  when the application it loaded is not wrapped in ``ClientSignalMiddleware``.
 
 This module is imported by gunicorn's master with the configuration, before its workers patch
 the standard library for gevent: it imports nothing else until a hook runs in a worker.
@@ -98,6 +99,9 @@ def post_worker_init(worker: Any) -> None:
         )
     if worker.age == 1:  # the first worker speaks for all of them, once
         _check_workers(int(worker.cfg.workers), worker.log)
+    from ..serving_checks import check_loaded_application
+
+    check_loaded_application(worker)
 
 
 def raise_open_files_limit(wanted: int) -> int:
