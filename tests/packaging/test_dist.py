@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from tests.support.servers import REPO
 
@@ -89,10 +90,21 @@ def test_wheel_metadata(wheel: Path) -> None:
     assert not [c for c in classifiers if c.startswith("License ::")]
     assert metadata["License-File"] == "LICENSE"
     requires = {
-        r.split(";")[0].split(">")[0].strip() for r in metadata.get_all("Requires-Dist") or []
+        requirement.name: requirement.specifier
+        for requirement in map(Requirement, metadata.get_all("Requires-Dist") or [])
+        if requirement.marker is None  # not an extra's
     }
     # gunicorn's gevent worker imports packaging without declaring it.
-    assert {"django", "gevent", "gevent-websocket", "gunicorn", "packaging"} <= requires
+    assert {"django", "gevent", "gevent-websocket", "gunicorn", "packaging"} <= set(requires)
+    # The floors that install (make test runs on them) and the Django series that are tested.
+    assert "22.10.2" not in requires["gevent"] and "24.10.1" in requires["gevent"]
+    assert [
+        v for v in ("4.2", "4.2.30", "5.0.1", "5.1", "5.2.9", "6.0") if v in requires["django"]
+    ] == [
+        "4.2",
+        "4.2.30",
+        "5.2.9",
+    ]
 
 
 def test_sdist_holds_docs_tests_examples_license_and_the_bundle(sdist: Path) -> None:
