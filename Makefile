@@ -17,7 +17,7 @@ METADATA := setup.cfg pyproject.toml
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install static test lint demo bench
+.PHONY: install static test lint demo bench release
 
 # The package with its test extras, and the npm packages of the JS and Node tests.
 install: $(VENV)/.installed-test node_modules/.package-lock.json
@@ -95,3 +95,17 @@ demo: $(VENV)/.installed-demo
 
 bench: install
 	$(PY) -m bench
+
+# A release: the sdist and wheel of the committed tree (git archive HEAD), built with
+# pyproject.toml's build requirements and checked (twine check, the bundle in the wheel, the
+# version's CHANGELOG.md entry) by scripts/release.py, into $(DIST)/. build and twine come from
+# PyPI into a virtualenv of their own.
+VENV_RELEASE := .venv-release
+DIST ?= dist
+$(VENV_RELEASE)/.installed:
+	$(PYTHON) -m venv $(VENV_RELEASE)
+	$(VENV_RELEASE)/bin/python -m pip install -q build twine packaging
+	touch $@
+
+release: $(VENV_RELEASE)/.installed
+	DIST=$(abspath $(DIST)) $(VENV_RELEASE)/bin/python scripts/release.py

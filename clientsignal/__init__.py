@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .lazy import exports
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 _EXPORTS = {
     "BaseSignalConnection": ".connection",

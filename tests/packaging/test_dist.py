@@ -113,6 +113,7 @@ def test_sdist_holds_docs_tests_examples_license_and_the_bundle(sdist: Path) -> 
     expected = {
         "LICENSE",
         "README.md",
+        "CHANGELOG.md",
         "MANIFEST.in",
         "setup.cfg",
         "pyproject.toml",
