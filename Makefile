@@ -69,7 +69,8 @@ DJANGO42_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
 
 # On the lowest versions: the Django-facing tests, and gunicorn's worker serving the examples
 # (every transport in Chromium, the start-up checks) and the deployment (nginx in front).
-LOWEST_TESTS := $(DJANGO42_TESTS) tests/examples/test_simple_example.py tests/deploying
+LOWEST_TESTS := $(DJANGO42_TESTS) tests/examples/test_simple_example.py \
+	tests/deploying/test_nginx.py
 
 # Every test: Python (unit, protocol, gunicorn, redis-server, Chromium, packaging) on the newest
 # Django, the Django-facing part again on Django 4.2 LTS and on the lowest declared versions
