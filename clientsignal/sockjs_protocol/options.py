@@ -47,8 +47,9 @@ class SockJSOptions:
     """Accept a session's later HTTP requests only with the credentials that opened it
     (see :mod:`.binding`)."""
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
-    """Addresses of reverse proxies whose ``X-Forwarded-For`` names the client: behind one,
-    every client would otherwise share the proxy's address (and its per-address limit)."""
+    """Addresses of reverse proxies whose ``X-Forwarded-For`` names the client (and whose
+    ``X-Forwarded-Proto`` its scheme): behind one, every client would otherwise share the
+    proxy's address (and its per-address limit)."""
     identity_cookies: tuple[str, ...] = ()
     """Cookies naming the client where present (Django's session cookie); without one, the
     server sets its own key cookie on the request that opens a session."""
