@@ -98,7 +98,7 @@ class UnwrappedRequests:
 
         application = getattr(settings, "WSGI_APPLICATION", None) or "the WSGI application"
         logger.warning(
-            "a request for %s reached Django: %s",
+            "a request for %r reached Django: %s",  # %r: the path is the client's
             path,
             unwrapped_message(application, [prefix for prefix, _ in self.patterns]),
         )

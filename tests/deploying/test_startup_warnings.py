@@ -95,7 +95,7 @@ def test_plain_gunicorn_on_an_unwrapped_wsgi_py_warns_at_the_first_socket_reques
         assert WARNING not in log()
         socket_requests(page, server.url + "/", 2)
         wait_for(lambda: WARNING in log(), 10, "the warning")
-        assert "a request for /simple/info reached Django: deployed.wsgi.application" in log()
+        assert "a request for '/simple/info' reached Django: deployed.wsgi.application" in log()
         assert FIX in log()
         assert status(server.url + "/simple/info") == 404
         assert log().count(WARNING) == 1
