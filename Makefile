@@ -69,8 +69,9 @@ DJANGO42_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
 
 # On the lowest versions: the Django-facing tests, and gunicorn's worker serving the examples
 # (every transport in Chromium, the start-up checks) and the deployment (nginx in front).
-LOWEST_TESTS := $(DJANGO42_TESTS) tests/examples/test_simple_example.py \
-	tests/deploying/test_nginx.py
+LOWEST_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
+	tests/examples/test_chat_example.py::test_two_users_chat \
+	tests/examples/test_simple_example.py tests/deploying/test_nginx.py
 
 # Every test: Python (unit, protocol, gunicorn, redis-server, Chromium, packaging) on the newest
 # Django, the Django-facing part again on Django 4.2 LTS and on the lowest declared versions
