@@ -1,6 +1,9 @@
-"""Settings of the Channels peer: no database, no middleware, a Redis channel layer.
+"""Settings of the Channels peer: no middleware, a Redis channel layer, and the dbchat
+scenario's chat app on the PostgreSQL that bench/dbchat.py starts.
 
-The Redis URL comes from BENCH_REDIS_URL (default redis://127.0.0.1:6379/0).
+The Redis URL comes from BENCH_REDIS_URL (default redis://127.0.0.1:6379/0). The database
+from the same variables as the bench project's (bench/project/benchproject/settings.py):
+BENCH_DATABASE_PORT (without it, no database), BENCH_DATABASE_NAME, BENCH_CONN_MAX_AGE.
 Mind the file descriptors: each client socket, and each pooled Redis connection, needs one.
 """
 
@@ -9,9 +12,19 @@ import os
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-INSTALLED_APPS = ["channels"]
+INSTALLED_APPS = ["channels", "channels_peer.chat"]
 MIDDLEWARE: list[str] = []
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASES: dict = {}
+if os.environ.get("BENCH_DATABASE_PORT"):
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",  # psycopg 3
+        "NAME": os.environ.get("BENCH_DATABASE_NAME", "chat"),
+        "USER": "postgres",
+        "HOST": "127.0.0.1",
+        "PORT": os.environ["BENCH_DATABASE_PORT"],
+        "CONN_MAX_AGE": int(os.environ.get("BENCH_CONN_MAX_AGE", "60")),
+    }
 ROOT_URLCONF = "channels_peer.urls"
 ASGI_APPLICATION = "channels_peer.asgi.application"
 USE_TZ = True
