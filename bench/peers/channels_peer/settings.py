@@ -40,8 +40,18 @@ CHANNEL_LAYERS = {
                     # MaxConnectionsError; a burst of connects (each a group_add) or of
                     # disconnects (group_discard) needs one each at the same moment.
                     "max_connections": 5000,
+                    # redis-py 8 reads with a 5 s timeout by default, as long as the layer's
+                    # blocking BZPOPMIN waits: a consumer whose wait ran out first died with
+                    # TimeoutError and its websocket closed (channels_redis issue 422). As
+                    # redis-py 7 did: no read timeout.
+                    "socket_timeout": None,
                 },
             ],
+            # Every consumer of a daphne process receives through one Redis queue of that
+            # process (specific.<process>!), so its capacity (default 100) bounds the group
+            # messages on their way to the whole process: a chat of 200 clients past it had
+            # lines saved and then silently dropped (channels_redis logs them at INFO only).
+            "capacity": 10000,
         },
     },
 }
