@@ -11,7 +11,9 @@ Scenarios, each bounded in clients and seconds:
 3. memory: resident memory per idle connection (websocket, and xhr-streaming for clientsignal);
 4. cross-process: signals sent by a separate Python process through Redis to 1000 clients;
 5. HTTP transports: real sockjs-client clients on xhr-polling and xhr-streaming, one worker
-   and four workers sharing sessions through Redis.
+   and four workers sharing sessions through Redis;
+6. dbchat: chat rooms whose every message is saved as a row in PostgreSQL and sent to its
+   room, against Channels + daphne + channels_redis on the same PostgreSQL (bench/dbchat.py).
 
 Ratios compare with the bare gevent-websocket floor (and sockjs-node) measured in the same run.
 """
@@ -40,6 +42,7 @@ from bench.contenders import (  # noqa: E402
     contenders,
 )
 from bench.crossprocess import cross_process  # noqa: E402
+from bench.dbchat import dbchat  # noqa: E402
 from bench.history_cost import history_cost  # noqa: E402
 from bench.memory import idle_memory  # noqa: E402
 from tests.support.servers import GunicornServer, RedisServer  # noqa: E402
@@ -162,9 +165,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--scenarios",
-        default="fanout,echo,memory,cross,http",
-        help="fanout (with history's twins), echo, memory, cross, http; history: the fan-out "
-        "of the contenders with and without history only",
+        default="fanout,echo,memory,cross,http,dbchat",
+        help="fanout (with history's twins), echo, memory, cross, http, dbchat; history: the "
+        "fan-out of the contenders with and without history only",
     )
     parser.add_argument("--contenders", default="", help="names (first words) to run; default all")
     parser.add_argument("--steps", type=ints, default=[500, 1000, 2000, 5000, 10000])
@@ -176,6 +179,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cross-clients", type=int, default=1000)
     parser.add_argument("--http-clients", type=int, default=200)
     parser.add_argument("--http-messages", type=int, default=50)
+    parser.add_argument("--dbchat-rooms", type=int, default=10)
+    parser.add_argument("--dbchat-clients", type=int, default=20, help="clients per room")
+    parser.add_argument("--dbchat-seconds", type=int, default=5, help="per rate, closed loop")
+    parser.add_argument(
+        "--dbchat-rates", type=ints, default=[20, 50, 100, 200, 400, 800],
+        help="messages/s in all, rising until one is not sustained",
+    )  # fmt: skip
+    parser.add_argument("--dbchat-max-connections", type=int, default=100, help="PostgreSQL's")
+    parser.add_argument("--dbchat-conn-max-age", type=int, default=60, help="Django's CONN_MAX_AGE")
     parser.add_argument("--procs", type=int, default=2, help="load generator processes")
     parser.add_argument(
         "--quick", action="store_true", help="small counts, to check the harness (not results)"
@@ -186,21 +198,27 @@ def parse_args() -> argparse.Namespace:
         args.steps, args.rounds, args.echo_clients, args.echo_seconds = [100, 500], 2, [100], 2
         args.memory_websockets, args.memory_xhr, args.cross_clients = 500, 200, 100
         args.http_clients, args.http_messages = 20, 10
+        args.dbchat_rooms, args.dbchat_clients, args.dbchat_seconds = 2, 3, 2
+        args.dbchat_rates = [5, 10]
     args.scenarios = set(args.scenarios.split(","))
     return args
 
 
 def main() -> None:
     args = parse_args()
-    chosen = contenders(set(args.contenders.split(",")) if args.contenders else None)
+    names = set(args.contenders.split(",")) if args.contenders else None
+    chosen = contenders(names)
     results: dict = {
         "fanout": {}, "echo": {}, "memory": {}, "cross": None, "http": [], "redis_calls": {},
+        "dbchat": None,
     }  # fmt: skip
     started = time.monotonic()
     if "history" in args.scenarios and "fanout" not in args.scenarios:
         paired = {name for pair in HISTORY_PAIRS for name in pair}
         chosen = [c for c in chosen if c.name in paired]
     chosen = [c for c in chosen if c.scenarios is None or c.scenarios & args.scenarios]
+    if not {"fanout", "history", "echo", "memory", "cross"} & args.scenarios:
+        chosen = []  # the scenarios asked for start servers of their own
     for contender in chosen:
         # Memory on a server that has served nothing else; the loads on another fresh one (a
         # server still closing 10,000 connections would measure that, not the loads).
@@ -235,6 +253,8 @@ def main() -> None:
                 )
     if "http" in args.scenarios:
         results["http"] = http_transports(args.http_clients, args.http_messages)
+    if "dbchat" in args.scenarios:
+        results["dbchat"] = dbchat(args, names)
     if {"fanout", "history"} & args.scenarios:
         results["history_cost"] = history_cost()
         log("history cost", json.dumps(results["history_cost"]))

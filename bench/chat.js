@@ -1,14 +1,15 @@
 // Load generator of the dbchat scenario (bench/dbchat.py): chat rooms on one server, 127.0.0.1 only.
 //
 //   node chat.js <ws-base> <raw|sockjs> <rooms> <clients-per-room> closed <seconds> [procs]
-//   node chat.js <ws-base> <raw|sockjs> <rooms> <clients-per-room> rate <seconds> <per-client/s> [procs]
+//   node chat.js <ws-base> <raw|sockjs> <rooms> <clients-per-room> rate <seconds> <messages/s> [procs]
 //
 // Room r (1..rooms) is <ws-base>/<r>. Every client sends "say" {t, author, text}; the server
 // saves it as a row and sends "said" (with the same t) to every member of the room, the sender
-// included: the sender's copy is its acknowledgement. closed: each client sends its next
-// message when its previous one came back to it. rate: each client sends at a fixed rate
-// whatever the answers (the clients' sends spread evenly over the period). After `seconds`
-// nobody sends; the messages still out are waited for (up to 10 s).
+// included: the sender's copy is its acknowledgement. Once connected, every client says one
+// line, and all are waited for (a warm-up, counted apart). closed: each client sends its next
+// message when its previous one came back to it. rate: `messages/s` in all, each client at
+// the same fixed rate whatever the answers (their sends spread evenly over the period). After
+// `seconds` nobody sends; the messages still out are waited for (up to 10 s).
 //
 // Every room's clients live in one generator process (rooms spread over `procs` processes, 2 by
 // default), which times each message from its send to each member's receipt. Prints one JSON
@@ -58,10 +59,14 @@ async function main() {
     const connected = await Promise.all(children.map((c) => c.next('ready')));
     const failed = connected.reduce((sum, m) => sum + m.failed, 0);
     if (failed) throw new Error(failed + ' of ' + rooms * perRoom + ' clients failed to connect: ' + connected.find((m) => m.failed).why);
+    const warmup = {
+      sent: connected.reduce((sum, m) => sum + m.warmupSent, 0),
+      acked: connected.reduce((sum, m) => sum + m.warmupAcked, 0),
+    };
     const start = now() + 100;  // every process starts sending at the same moment
-    for (const c of children) c.send({type: 'go', phase, seconds, rate, start, procs});
+    for (const c of children) c.send({type: 'go', phase, seconds, rate, start, procs, total: rooms * perRoom});
     const results = await Promise.all(children.map((c) => c.next('result', (seconds + 60) * 1000)));
-    return report({rooms, perRoom, phase, seconds, rate, procs}, results);
+    return report({rooms, perRoom, phase, seconds, rate, procs, warmup}, results);
   } finally {
     for (const c of children) c.proc.kill();
   }
@@ -219,7 +224,16 @@ function child() {
         failed++; why = String(err && err.message || err);
       })));
     }
-    send({type: 'ready', failed, why});
+    if (failed) { send({type: 'ready', failed, why, warmupSent: 0, warmupAcked: 0}); return; }
+    // Warm-up: one line from every client, all of them waited for.
+    for (const c of clients) say(c);
+    const deadline = now() + 30000;
+    while (pending.size && now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const warmupSent = stats.sent, warmupAcked = stats.acked;
+    pending.clear();
+    for (const key of Object.keys(stats)) stats[key] = 0;
+    latencies.length = 0; lastLatencies.length = 0;
+    send({type: 'ready', failed, why, warmupSent, warmupAcked});
   }
 
   function finish() {
@@ -237,7 +251,7 @@ function child() {
     wait();
   }
 
-  function go({phase, seconds, rate, start, procs}) {
+  function go({phase, seconds, rate, start, procs, total}) {
     setTimeout(() => {
       running = true;
       cpuMark = process.cpuUsage(); wallMark = now();
@@ -250,7 +264,7 @@ function child() {
       }
       // rate: the sends of a process's clients spread evenly over the period, each process's
       // shifted by its share of one step
-      const period = 1000 / rate;
+      const period = 1000 * total / rate;  // ms between two sends of one client
       for (const c of clients) {
         let due = wallMark + period * ((c.k + index / procs) / clients.length);
         const tick = () => {

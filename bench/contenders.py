@@ -7,10 +7,14 @@ needs), and it then tells the load generator where to connect (``ws_url``), how 
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.memory import worker_pids
 from bench.peers import venvs
@@ -116,9 +120,11 @@ class Contender:
             self.redis.stop()
 
 
-def _bench_project(workers: int) -> Callable[[str | None], _Process]:
+def _bench_project(
+    workers: int, extra_env: dict[str, str] | None = None
+) -> Callable[[str | None], _Process]:
     def make(redis_url: str | None) -> _Process:
-        env = {"PYTHONPATH": os.pathsep.join([str(PROJECT), str(ROOT)])}
+        env = {"PYTHONPATH": os.pathsep.join([str(PROJECT), str(ROOT)]), **(extra_env or {})}
         if redis_url:
             env["CLIENTSIGNAL_BACKEND"] = redis_url
         return GunicornServer(
@@ -140,13 +146,13 @@ def _sockjs_node(redis_url: str | None) -> _Process:
     return Command("sockjs-node", ["node", str(PEERS / "sockjs_node.js"), "{port}"])
 
 
-def _channels(redis_url: str | None) -> _Process:
+def _channels(redis_url: str | None, extra_env: dict[str, str] | None = None) -> _Process:
     bin_dir = venvs.ensure("channels")
     return Command(
         "daphne",
         [str(bin_dir / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", "{port}",
          "channels_peer.asgi:application"],
-        env={"PYTHONPATH": str(PEERS), "BENCH_REDIS_URL": redis_url or ""},
+        env={"PYTHONPATH": str(PEERS), "BENCH_REDIS_URL": redis_url or "", **(extra_env or {})},
     )  # fmt: skip
 
 
@@ -161,6 +167,7 @@ def _socketio(redis_url: str | None) -> _Process:
 
 
 FLOOR = "gevent-websocket floor"
+CHANNELS = "Channels 4 + daphne + channels_redis"
 ONE_WORKER = "clientsignal, 1 worker"
 TWO_WORKERS = "clientsignal, 2 workers + Redis"
 ONE_WORKER_HISTORY = "clientsignal, 1 worker, history"
@@ -187,8 +194,68 @@ def contenders(names: set[str] | None = None) -> list[Contender]:
         ),
         Contender("sockjs-node 0.3.24", "sockjs", "/bench", _sockjs_node),
         Contender("python-socketio 5 (gevent)", "socketio", "", _socketio),
-        Contender("Channels 4 + daphne + channels_redis", "raw", "", _channels, redis=True),
+        Contender(CHANNELS, "raw", "", _channels, redis=True),
     ]
+    if names is None:
+        return every
+    return [c for c in every if any(name in c.name for name in names)]
+
+
+class DjangoContender(Contender):
+    """A contender that is a Django project of its own, whose ``migrate`` makes its tables in
+    the database that ``env`` names (the dbchat scenario)."""
+
+    def __init__(
+        self,
+        name: str,
+        mode: str,
+        path: str,
+        server: Callable[[str | None], _Process],
+        *,
+        python: Callable[[], str],
+        pythonpath: str,
+        settings: str,
+        env: dict[str, str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, mode, path, server, **kwargs)
+        self._python, self.pythonpath, self.settings, self.env = python, pythonpath, settings, env
+
+    def migrate(self) -> None:
+        """``python -m django migrate`` in the contender's own environment and project."""
+        env = {**os.environ, **self.env, "PYTHONPATH": self.pythonpath}
+        env["DJANGO_SETTINGS_MODULE"] = self.settings
+        done = subprocess.run(
+            [self._python(), "-m", "django", "migrate", "--noinput", "-v", "0"],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        if done.returncode:
+            raise RuntimeError("%s: migrate failed:\n%s" % (self.name, done.stderr[-2000:]))
+
+
+def chat_contenders(env: dict[str, str], names: set[str] | None = None) -> list[DjangoContender]:
+    """The dbchat scenario's contenders, each a Django project on the database ``env`` names
+    (BENCH_DATABASE_PORT, BENCH_DATABASE_NAME, BENCH_CONN_MAX_AGE), chat rooms on
+    ``/chat/<room>``: the bench project's ``chat`` app on one worker, on two with Redis, and
+    the Channels peer's ``ChatConsumer``. The Channels peer last: ratios are against it."""
+    project = {
+        "python": lambda: sys.executable,
+        "pythonpath": os.pathsep.join([str(PROJECT), str(ROOT)]),
+        "settings": "benchproject.settings",
+        "env": env,
+    }
+    every = [
+        DjangoContender(ONE_WORKER, "sockjs", "/chat", _bench_project(1, env), **project),
+        DjangoContender(
+            TWO_WORKERS, "sockjs", "/chat", _bench_project(2, env), redis=True, workers=2,
+            **project,
+        ),
+        DjangoContender(
+            CHANNELS, "raw", "/chat", functools.partial(_channels, extra_env=env), redis=True,
+            python=lambda: str(venvs.ensure("channels") / "python"), pythonpath=str(PEERS),
+            settings="channels_peer.settings", env=env,
+        ),
+    ]  # fmt: skip
     if names is None:
         return every
     return [c for c in every if any(name in c.name for name in names)]

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 SOCKJS_NODE = "sockjs-node 0.3.24"
+CHANNELS = "Channels 4 + daphne + channels_redis"
 ONE_WORKER = "clientsignal, 1 worker"
 HISTORY_PAIRS = (
     ("in-process", "clientsignal, 1 worker", "clientsignal, 1 worker, history"),
@@ -54,7 +55,8 @@ def render(
     limits: tuple[int, ...],
 ) -> str:
     lines = ["Machine: %s." % machine, "", NOTE]
-    lines += _goals(results, floor)
+    if results["fanout"] or results["echo"] or results["memory"] or results["cross"]:
+        lines += _goals(results, floor)
     if results["fanout"]:
         lines += _fanout(results["fanout"], args, floor, limits)
     if any(on in results["fanout"] for _kind, _off, on in HISTORY_PAIRS):
@@ -69,6 +71,8 @@ def render(
         lines += _cross(results["cross"])
     if results["http"]:
         lines += _http(results["http"], args)
+    if results.get("dbchat"):
+        lines += _dbchat(results["dbchat"], args)
     return "\n".join(lines)
 
 
@@ -354,3 +358,105 @@ def _history_cost(cost: dict) -> list:
 
 def _calls(calls: dict) -> str:
     return ", ".join("%s %.2f" % item for item in calls.items()) or "none"
+
+
+def _rows_check(run: dict) -> str:
+    """Rows the run left against the messages acknowledged (its warm-up's included)."""
+    if run.get("error"):
+        return "—"
+    acked, rows = run["acked_with_warmup"], run["rows"]
+    return "%d / %d%s" % (acked, rows, "" if acked == rows else " **differ**")
+
+
+def _p99_at(result: dict, rate: float | None) -> float | None:
+    steps = result.get("steps", [])
+    return next((r.get("p99") for r in steps if r["requested_rate"] == rate), None)
+
+
+def _dbchat(dbchat: dict, args: argparse.Namespace) -> list:
+    """The chat on PostgreSQL: a summary with ratios against Channels, then every run."""
+    lines = [
+        "",
+        "### Chat on PostgreSQL: each message saved as a row, then sent to its room (%d rooms "
+        "× %d clients)" % (args.dbchat_rooms, args.dbchat_clients),
+        "",
+    ]
+    if dbchat.get("error"):
+        return lines + ["Not run: %s" % dbchat["error"]]
+    contenders = dbchat["contenders"]
+    lines += [
+        "PostgreSQL %s (`max_connections` %d), one database migrated by each contender's own "
+        "Django project, psycopg 3, `CONN_MAX_AGE = %d`; a warm-up line from every client, then "
+        "rising fixed rates (%d s each) until one is not sustained, then a closed loop (%d s: "
+        "each client says its next line when its last came back to it). Latency: from the "
+        "send to each member's receipt (p50, p99) and until the last member has it (\"all\"). "
+        "Load average: the machine's over 1 minute, at the end of each run (%d cores)."
+        % (dbchat.get("postgresql", "?"), dbchat["max_connections"], args.dbchat_conn_max_age,
+           args.dbchat_seconds, args.dbchat_seconds, _cores()),
+    ]  # fmt: skip
+    ok = [c for c in contenders.values() if not c.get("error")]
+    common = [
+        {r["requested_rate"] for r in c.get("steps", []) if r.get("sustained")} for c in ok
+    ]  # fmt: skip
+    shared = max(set.intersection(*common), default=None) if common else None
+    base = contenders.get(CHANNELS, {})
+    base_rate = (base.get("closed") or {}).get("perSecond")
+    base_p99 = _p99_at(base, shared)
+    lines += [
+        "",
+        "| server | closed loop msg/s | / Channels | its p99 ms | highest rate with p99 < %s ms "
+        "| p99 ms at %s msg/s | / Channels | peak PostgreSQL connections |"
+        % (fmt(dbchat_limit(contenders), 0), fmt(shared, 0)),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]  # fmt: skip
+    for name, c in contenders.items():
+        if c.get("error"):
+            lines.append("| %s | %s | | | | | | |" % (name, c["error"][:80]))
+            continue
+        closed = c.get("closed") or {}
+        runs = c.get("steps", []) + ([closed] if closed else [])
+        peak = max((r.get("peak_connections", 0) for r in runs), default=None)
+        p99 = _p99_at(c, shared)
+        lines.append(
+            "| %s | %s | %s | %s | %s | %s | %s | %s |"
+            % (name, fmt(closed.get("perSecond"), 0), ratio(closed.get("perSecond"), base_rate),
+               fmt(closed.get("p99")), fmt(c.get("max_rate"), 0), fmt(p99), ratio(p99, base_p99),
+               "—" if peak is None else peak)
+        )  # fmt: skip
+    lines += [
+        "",
+        "| server | load | msg/s saved and delivered to all | receipts/s | p50 ms | p99 ms "
+        "| all p99 ms | acknowledged / rows | PostgreSQL connections: peak, after | "
+        "load average | load generator CPU |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, c in contenders.items():
+        closed = c.get("closed")
+        for r in c.get("steps", []) + ([closed] if closed else []):
+            load = "closed loop"
+            if r["requested_rate"] is not None:
+                load = "%s msg/s" % fmt(r["requested_rate"], 0)
+                load += "" if r.get("sustained") else " (not sustained)"
+            if r.get("error"):
+                lines.append("| %s | %s | %s | | | | | | | | |" % (name, load, r["error"][:80]))
+                continue
+            lost = r["sent"] - r["complete"]
+            lines.append(
+                "| %s | %s | %s%s | %s | %s | %s | %s | %s | %d, %d | %.1f | %s |"
+                % (name, load, fmt(r["perSecond"], 0),
+                   " (%d of %d not to all)" % (lost, r["sent"]) if lost else "",
+                   fmt(r["receiptsPerSecond"], 0), fmt(r["p50"]), fmt(r["p99"]),
+                   fmt(r["lastP99"]), _rows_check(r), r["peak_connections"],
+                   r["connections_after"], r["load_average"], cpu(r))
+            )  # fmt: skip
+    return lines
+
+
+def dbchat_limit(contenders: dict) -> float | None:
+    return next((c.get("p99_limit_ms") for c in contenders.values() if "p99_limit_ms" in c), None)
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 0
