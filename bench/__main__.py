@@ -51,6 +51,7 @@ BENCH = ROOT / "bench"
 LOADGEN = BENCH / "loadgen.js"
 MANY_CLIENTS = ROOT / "tests" / "node" / "many_clients.js"
 LIMITS_MS = (250, 500)
+DEFAULT_SCENARIOS = "fanout,echo,memory,cross,http,dbchat"
 
 
 def log(*parts: object) -> None:
@@ -165,7 +166,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--scenarios",
-        default="fanout,echo,memory,cross,http,dbchat",
+        default=DEFAULT_SCENARIOS,
         help="fanout (with history's twins), echo, memory, cross, http, dbchat; history: the "
         "fan-out of the contenders with and without history only",
     )
@@ -270,7 +271,23 @@ def main() -> None:
     log("bench: %.0f s" % (time.monotonic() - started))
     print(table)
     if args.write:
-        (BENCH / "RESULTS.md").write_text("# Benchmark results\n\n" + table + "\n")
+        write_results(table, args, machine)
+
+
+def write_results(table: str, args: argparse.Namespace, machine: str) -> None:
+    """bench/RESULTS.md: a full run replaces it; a run of some scenarios or contenders only
+    replaces its own sections (each then says which run it comes from) and keeps the rest."""
+    path = BENCH / "RESULTS.md"
+    partial = args.scenarios != set(DEFAULT_SCENARIOS.split(",")) or args.contenders
+    if not partial or not path.exists():
+        path.write_text("# Benchmark results\n\n" + table + "\n")
+        return
+    note = "From a separate run (`python -m bench %s`, %s; %s)." % (
+        " ".join(sys.argv[1:]),
+        time.strftime("%Y-%m-%d"),
+        machine,
+    )
+    path.write_text(report.merge(path.read_text(), table, note))
 
 
 if __name__ == "__main__":

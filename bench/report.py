@@ -460,3 +460,27 @@ def _cores() -> int:
     import os
 
     return os.cpu_count() or 0
+
+
+def _sections(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The text before the first ``### `` heading, and each ``### `` section keyed by its
+    heading up to the first " (" (the counts in parentheses may change between runs)."""
+    head, *rest = ("\n" + text).split("\n### ")
+    sections = []
+    for part in rest:
+        title = part.split("\n", 1)[0]
+        sections.append((title.split(" (", 1)[0], "### " + part.rstrip("\n")))
+    return head.strip("\n"), sections
+
+
+def merge(existing: str, table: str, note: str) -> str:
+    """``existing`` (RESULTS.md) with the sections of a run of some scenarios only (``table``)
+    in place of the same sections, each with ``note`` under its heading, or added at the end."""
+    head, old = _sections(existing)
+    _, new = _sections(table)
+    replaced = dict(old)
+    for key, text in new:
+        heading, _, body = text.partition("\n")
+        replaced[key] = "%s\n\n%s\n%s" % (heading, note, body)
+    keys = [key for key, _ in old] + [key for key, _ in new if key not in dict(old)]
+    return "\n\n".join([head] + [replaced[key] for key in keys]) + "\n"
