@@ -81,7 +81,7 @@ LOWEST_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
 # are cores (pytest-xdist), each test module in one process (its servers are per module).
 test: install $(VENV_DJANGO42)/.installed $(VENV_LOWEST)/.installed
 	$(PY) -m pytest -n auto --dist loadfile
-	$(PY_DJANGO42) -m pytest $(DJANGO42_TESTS)
+	$(PY_DJANGO42) -m pytest -n auto --dist loadfile $(DJANGO42_TESTS)
 	$(PY_LOWEST) -m pytest -n auto --dist loadfile $(LOWEST_TESTS)
 	npm test
 

@@ -68,6 +68,7 @@ CLIENTSIGNAL_STATS_TOKEN = "databases-tests"
 CLIENTSIGNAL_SOCKJS_OPTIONS = {"max_sessions_per_address": 0}
 LOGGING = {
     "version": 1,
+    "disable_existing_loggers": False,  # gunicorn's error log says why a worker did not boot
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"clientsignal": {"handlers": ["console"], "level": "INFO"}},
 }
