@@ -301,9 +301,11 @@ def prepare() -> None:
     naming the fix), and bound the connections (``CLIENTSIGNAL_DATABASE_CONNECTIONS``).
     Called when the middleware is made and again in the worker; does its work once."""
     global _prepared
+    from django.conf import settings
     from gevent import monkey
 
-    if _prepared or not monkey.is_module_patched("threading"):
+    # Not for a server of the SockJS core without Django (clientsignal.echo).
+    if _prepared or not settings.configured or not monkey.is_module_patched("threading"):
         return
     problems = driver_problems(fix=True)
     if problems:
