@@ -149,6 +149,10 @@ class MemoryStreams:
         self._next = 1
         self._swept = clock()
 
+    def __len__(self) -> int:
+        """How many streams are kept."""
+        return len(self._streams)
+
     def append(self, channel: str, history: History, envelope: Envelope) -> Envelope:
         """Keep ``envelope`` as the stream's next message: the envelope with its position."""
         now = self._clock()

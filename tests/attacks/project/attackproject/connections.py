@@ -20,6 +20,7 @@ shout = Signal(providing_args=["text"])
 infinite = Signal(providing_args=[])
 boom = Signal(providing_args=[])
 shouted = Signal(providing_args=["text", "value"])
+numbered = Signal(providing_args=["n"])
 
 
 class PrivateConnection(clientsignal.SignalConnection):
@@ -36,7 +37,22 @@ class RoomConnection(clientsignal.SignalConnection):
     """``/chat/<int:room_id>``: its pong says which room the session was opened on."""
 
 
-for cls in (PrivateConnection, OpenConnection, RoomConnection):
+class HistoryConnection(clientsignal.SignalConnection):
+    """``/history``: keeps its last messages for clients that reconnect; says which worker
+    it is on and which connection it is."""
+
+    history = {"size": 1000, "ttl": 600}
+
+    def on_open(self, request: Any) -> None:
+        super().on_open(request)
+        if not self.is_closed:
+            self.send("hello", {"pid": os.getpid(), "id": self.id})
+
+
+HistoryConnection.broadcast("numbered", numbered)
+
+
+for cls in (PrivateConnection, OpenConnection, RoomConnection, HistoryConnection):
     cls.listen("ping", ping)
     cls.listen("shout", shout)
     cls.listen("infinite", infinite)

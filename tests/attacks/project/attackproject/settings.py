@@ -8,6 +8,9 @@ ATTACK_SOCKJS_OPTIONS  JSON object: CLIENTSIGNAL_SOCKJS_OPTIONS (default: 1 s he
 ATTACK_LOG_LEVEL       level of the clientsignal loggers (default INFO)
 ATTACK_ALLOWED_HOSTS   JSON list: ALLOWED_HOSTS (default ["*"])
 ATTACK_MAX_CONNECTIONS_PER_ADDRESS  CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS (default: unset)
+ATTACK_REQUEST_LOG     "1": the worker's line for each request it answers (gevent-websocket's
+                       handler writes it to its own logger, not gunicorn's --access-logfile;
+                       websocket upgrades get none), in the server's log
 """
 
 import json
@@ -38,6 +41,9 @@ DATABASES = {
 # Django's default session engine (the database): the session cookie is a random key.
 SESSION_ENGINE = os.environ.get("ATTACK_SESSION_ENGINE", "django.contrib.sessions.backends.db")
 ROOT_URLCONF = "attackproject.urls"
+# Pages with {% clientsignal_js %} (the scripts are served by urls.py, DEBUG or not).
+STATIC_URL = "/static/"
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 _backend = os.environ.get("ATTACK_BACKEND", "memory")
@@ -47,6 +53,7 @@ CLIENTSIGNAL_CONNECTIONS = {
     "/private": "attackproject.connections.PrivateConnection",
     "/open": "attackproject.connections.OpenConnection",
     "/chat/<int:room_id>": "attackproject.connections.RoomConnection",
+    "/history": "attackproject.connections.HistoryConnection",
 }
 CLIENTSIGNAL_MULTIPLEX = "/mux"
 CLIENTSIGNAL_SOCKJS_OPTIONS = json.loads(
@@ -71,3 +78,6 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "WARNING"},
     },
 }
+if os.environ.get("ATTACK_REQUEST_LOG") == "1":
+    # (Its handler's own logger loses any handler configured for it: its parent's holds.)
+    LOGGING["loggers"]["geventwebsocket"] = {"handlers": ["console"], "level": "INFO"}

@@ -8,6 +8,7 @@ import os
 from django.contrib.auth import login, logout
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import engines
 
 import clientsignal
 
@@ -38,3 +39,43 @@ def dm_view(request: HttpRequest, name: str) -> JsonResponse:
 
 def page_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(json.dumps({"page": "ok", "pid": os.getpid()}))
+
+
+def to_connection_view(request: HttpRequest, connection_id: str) -> JsonResponse:
+    clientsignal.send_to_connection(connection_id, "dm", {"text": request.GET.get("text", "")})
+    return JsonResponse({"sent": True, "pid": os.getpid()})
+
+
+HISTORY_PAGE = """{% load clientsignal %}<!DOCTYPE html>
+<html>
+  <head>
+    {% clientsignal_js %}
+    <script>
+      // What the page heard of /history, in order: ["n", number], ["gap", [stream names]],
+      // ["dm", text], ["open"], ["close", code]; the worker and connection of its last open.
+      window.heard = [];
+      window.sock = new SignalSocket('/history', {
+        transports: [{{ transport_json|safe }}], multiplex: null, minDelay: 200, maxDelay: 1000
+      });
+      sock.on('hello', function (data) { window.hello = data; });
+      sock.on('numbered', function (data) { heard.push(['n', data.n]); });
+      sock.on('dm', function (data) { heard.push(['dm', data.text]); });
+      sock.on('gap', function (data) {
+        heard.push(['gap', data.streams.map(function (s) { return s.name; })]);
+      });
+      sock.on('open', function () { heard.push(['open']); });
+      sock.on('close', function (info) { heard.push(['close', info.code]); });
+    </script>
+  </head>
+  <body></body>
+</html>
+"""
+
+
+def history_page(request: HttpRequest) -> HttpResponse:
+    """A page whose SignalSocket listens to /history over ``?transport=`` (its own SockJS
+    session, not multiplexed)."""
+    transport = request.GET.get("transport", "websocket")
+    template = engines["django"].from_string(HISTORY_PAGE)
+    context = {"transport_json": json.dumps(transport)}
+    return HttpResponse(template.render(context, request))

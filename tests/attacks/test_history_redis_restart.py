@@ -1,0 +1,169 @@
+"""History's promise across a Redis restart: clients of a history class on two workers, over
+websocket and xhr-polling (the real SignalSocket and sockjs-client in headless Chromium), get
+every numbered broadcast that an outside process publishes while Redis is killed and started
+again empty, or a ``gap`` naming the stream where they missed some: never silence.
+
+Three kinds of message are at stake: those published while Redis is down (the publisher's
+call fails: lost for everyone), those published after Redis answers again but before each
+worker's subscriber is subscribed again (kept in a stream nobody reads, unless the subscriber
+reads it when it is back), and those of the history that the restart lost (a new epoch)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.servers import RedisServer, wait_for
+
+from .conftest import PROJECT, project_env
+from .test_redis_down import figure
+
+pytestmark = [pytest.mark.browser, pytest.mark.redis]
+
+TRANSPORTS = ("websocket", "xhr-polling")
+STREAM = "HistoryConnection"  # the name a gap gives the class's broadcast stream
+
+
+class Publisher:
+    """publish_numbered.py in a process of its own: 0, 1, 2... every ``interval`` seconds."""
+
+    def __init__(self, redis_url: str, interval: float) -> None:
+        self.results: list[tuple[int, bool]] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, str(PROJECT / "publish_numbered.py"), str(interval)],
+            env={**os.environ, **project_env(backend=redis_url)},
+            cwd=PROJECT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            result = json.loads(line)
+            self.results.append((result["n"], result["ok"]))
+
+    def count(self, ok: bool, since: int = 0) -> int:
+        return sum(1 for _n, done in self.results[since:] if done is ok)
+
+    def stop(self) -> int:
+        """Stop it (it publishes one more); the last number published."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("stop\n")
+        self.proc.stdin.flush()
+        self.proc.wait(30)
+        self._reader.join(10)
+        return self.results[-1][0]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def open_pages(browser, server, transport: str, workers: int = 2) -> list:
+    """Pages listening to /history over ``transport``, until each worker serves one."""
+    pages: list = []
+    pids: set[int] = set()
+    while len(pids) < workers:
+        assert len(pages) < 12, "every %s page landed on workers %s" % (transport, pids)
+        page = browser.new_context().new_page()
+        page.goto(server.url + "/pages/history/?transport=" + transport)
+        page.wait_for_function("window.hello !== undefined", timeout=15000)
+        page.transport = transport
+        page.pid = page.evaluate("hello.pid")
+        pids.add(page.pid)
+        pages.append(page)
+    return pages
+
+
+def heard(page) -> list:
+    return page.evaluate("heard")
+
+
+def silent_losses(log: list, last: int) -> list[int]:
+    """The numbers up to ``last`` the page neither heard nor was told of: a number missed is
+    told of by a gap naming the stream that came after the last number before it and before
+    the first number after it."""
+    numbers = [(i, entry[1]) for i, entry in enumerate(log) if entry[0] == "n"]
+    got = {n for _i, n in numbers}
+    gaps = [i for i, entry in enumerate(log) if entry[0] == "gap" and STREAM in entry[1]]
+    silent = []
+    for missing in sorted(set(range(last + 1)) - got):
+        before = max((i for i, n in numbers if n < missing), default=-1)
+        after = min((i for i, n in numbers if n > missing), default=len(log))
+        if not any(before < i < after for i in gaps):
+            silent.append(missing)
+    return silent
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 22.1: nothing replays or says what was missed")
+@pytest.mark.timeout(240)
+def test_no_message_is_lost_silently_across_a_redis_restart(browser, start, redis) -> None:
+    with start(workers=2, backend=redis.url) as server:
+        pages = [page for kind in TRANSPORTS for page in open_pages(browser, server, kind)]
+        publisher = Publisher(redis.url, 0.025)
+        try:
+            for page in pages:
+                page.wait_for_function(
+                    "heard.filter(e => e[0] === 'n').length >= 20", timeout=20000
+                )
+            redis.kill()
+            down = len(publisher.results)
+            wait_for(lambda: publisher.count(False, down) >= 20, 20, "publishes to fail")
+            redis.start()  # on the same port, empty (no persistence): a new history
+            back = len(publisher.results)
+            wait_for(lambda: server.log_text().count("answers again") >= 2, 20, "both workers")
+            wait_for(lambda: publisher.count(True, back) >= 40, 20, "publishes to work again")
+            last = publisher.stop()
+        finally:
+            publisher.kill()
+        for page in pages:
+            page.wait_for_function(
+                "n => heard.some(e => e[0] === 'n' && e[1] === n)", arg=last, timeout=30000
+            )
+        failed = publisher.count(False)
+        report = []
+        losses = {}
+        for page in pages:
+            log = heard(page)
+            numbers = [entry[1] for entry in log if entry[0] == "n"]
+            assert numbers == sorted(set(numbers)), "twice or out of order: %s" % numbers
+            silent = silent_losses(log, last)
+            losses["%s on %d" % (page.transport, page.pid)] = silent
+            report.append(
+                "%s (worker %d): heard %d, missed %d, gap events %d, missed silently %d"
+                % (
+                    page.transport,
+                    page.pid,
+                    len(numbers),
+                    last + 1 - len(numbers),
+                    sum(1 for entry in log if entry[0] == "gap"),
+                    len(silent),
+                )
+            )
+        figure(
+            "Redis killed and restarted under a stream of %d broadcasts (%d failed to publish)"
+            % (last + 1, failed),
+            "; ".join(report),
+        )
+        for page in pages:
+            page.context.close()
+        assert all(not silent for silent in losses.values()), losses
