@@ -25,7 +25,15 @@ from redis.connection import parse_url as _redis_parse_url
 from ..sockjs_protocol.limits import Episode
 from .base import BaseBackend, Envelope, Member
 from .presence import TTL, Entry
-from .streams import History, Position, Replay, format_sequence, new_epoch
+from .streams import (
+    History,
+    Position,
+    Replay,
+    format_sequence,
+    new_epoch,
+    virtual,
+    virtual_gap,
+)
 
 if TYPE_CHECKING:
     import gevent
@@ -79,23 +87,30 @@ return id
 """
 
 # The head of each of a connection's streams, for a client that has no position in them: the
-# last entry's id, or 0-0 (what the first entry's 'p' will be) in a stream that has none. An
-# epoch is made now when there is none (SET NX, with the ttl: a stream that gets no message is
-# forgotten as one whose messages expired), so that the next append keeps it; as in _APPEND, a
-# stream left without its epoch belongs to a lost history and is dropped.
-# KEYS: stream, epoch of each stream in turn. ARGV: a new epoch, then each stream's ttl in ms.
+# last entry's id, or 0-0 in a stream that has none yet. A stream without an epoch (none made
+# yet, expired, lost) keeps nothing, and none is made for it: its head is virtual (see
+# .streams), "v" .. the life of Redis's data (a key made once, lost with the data) .. the time.
+# KEYS: the life key, then the stream and epoch of each stream in turn. ARGV: a new life.
+# Returns the life, then each head.
 _HEADS = """
-local heads = {}
-for i = 1, #KEYS / 2 do
-  local stream, key = KEYS[2 * i - 1], KEYS[2 * i]
-  if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[i + 1]) then
-    redis.call('DEL', stream)
-    heads[i] = ARGV[1] .. ':0-0'
-  else
+local life = redis.call('GET', KEYS[1])
+if not life then
+  life = ARGV[1]
+  redis.call('SET', KEYS[1], life)
+end
+local t = redis.call('TIME')
+local now = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local heads = {life}
+for i = 1, (#KEYS - 1) / 2 do
+  local stream, key = KEYS[2 * i], KEYS[2 * i + 1]
+  local epoch = redis.call('GET', key)
+  if epoch then
     local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
     local id = '0-0'
     if last[1] then id = last[1][1] end
-    heads[i] = redis.call('GET', key) .. ':' .. id
+    heads[i + 1] = epoch .. ':' .. id
+  else
+    heads[i + 1] = 'v' .. life .. now .. ':0-0'
   end
 end
 return heads
@@ -203,6 +218,11 @@ class RedisBackend(BaseBackend):
         self._presence_count = self._publisher.register_script(_PRESENCE_COUNT)
         self._presence_refresh = self._publisher.register_script(_PRESENCE_REFRESH)
         self._presence_live = self._publisher.register_script(_PRESENCE_LIVE)
+        # History: the key that names the life of Redis's data (see .streams), the time of
+        # the last stream given up early (see .streams.Retired); the life last seen.
+        self._life_key = self.channel("history") + "|life"
+        self._evicted_key = self.channel("history") + "|evicted"
+        self.life: str | None = None
         # This process's presence entries, by place, to refresh.
         self._present: dict[str, dict[str, Entry]] = {}
         self.worker = uuid.uuid4().hex[:8]
@@ -258,40 +278,48 @@ class RedisBackend(BaseBackend):
     def replay(self, channel: str, since: Position, history: History) -> Replay:
         if not self.available():  # said to be a gap at once, as every other call skips Redis
             return Replay(gap=True)
-        stream, epoch_key = _stream_keys(channel)
-        after = format_sequence(since.sequence)
         try:
-            pipe = self._publisher.pipeline(transaction=False)
-            pipe.get(epoch_key)
-            pipe.xrange(stream, min="(" + after, max="+", count=history.size + 1)
-            pipe.xinfo_stream(stream)
-            epoch, entries, info = pipe.execute(raise_on_error=False)
+            [replay] = self._replays([(channel, since, history)])
         except (redis.RedisError, OSError) as error:
             self.command_failed(error)
             return Replay(gap=True)
-        if not isinstance(epoch, bytes) or epoch.decode() != since.epoch:
-            return Replay(gap=True)
-        if isinstance(entries, Exception):
-            return Replay(gap=True)
-        if not entries and isinstance(info, Exception):
-            # No stream, and its epoch: nothing was kept since the epoch was made (a head).
-            return Replay(gap=after != "0-0")
-        if isinstance(info, Exception):
-            return Replay(gap=True)
-        if not entries:
-            # Nothing kept after the client's position: it missed something only if a later
-            # message was added since, and trimmed.
-            last = info.get("last-generated-id", b"0-0")
-            return Replay(gap=last.decode() != after)
-        if entries[0][1].get(b"p", b"").decode() != after:
-            return Replay(gap=True)  # the entry right after the client's was trimmed
-        prefix = epoch
-        return Replay(
-            [
-                Envelope.from_bytes(prefix + b":" + entry_id + fields[b"m"])
-                for entry_id, fields in entries
-            ]
-        )
+        return replay
+
+    def _replays(self, wanted: list[tuple[str, Position, History]]) -> list[Replay]:
+        """What each stream kept after each position, in one round trip."""
+        pipe = self._publisher.pipeline(transaction=False)
+        pipe.get(self._life_key)
+        pipe.time()
+        pipe.get(self._evicted_key)
+        for channel, since, history in wanted:
+            stream, epoch_key = _stream_keys(channel)
+            after = "0-0" if virtual(since) else format_sequence(since.sequence)
+            pipe.get(epoch_key)
+            pipe.xrange(stream, min="(" + after, max="+", count=history.size + 1)
+            pipe.xinfo_stream(stream)
+        results = pipe.execute(raise_on_error=False)
+        life, clock, evicted = results[:3]
+        if isinstance(life, bytes):
+            self.life = life.decode()
+        now_ms = clock[0] * 1000 + clock[1] // 1000 if isinstance(clock, tuple) else 0
+        evicted_ms = int(evicted) if isinstance(evicted, bytes) else -1
+        replays = []
+        for n, (_channel, since, history) in enumerate(wanted):
+            epoch, entries, info = results[3 + 3 * n : 6 + 3 * n]
+            if virtual(since) is not None:
+                if not isinstance(life, bytes) or not now_ms:
+                    replays.append(Replay(gap=True))
+                elif virtual_gap(since, life.decode(), now_ms, history.ttl, evicted_ms):
+                    replays.append(Replay(gap=True))
+                elif not isinstance(epoch, bytes):
+                    replays.append(Replay())  # no stream made since: nothing missed
+                else:  # made since: all of it
+                    replays.append(_replay(epoch, "0-0", entries, info))
+            elif not isinstance(epoch, bytes) or epoch.decode() != since.epoch:
+                replays.append(Replay(gap=True))
+            else:
+                replays.append(_replay(epoch, format_sequence(since.sequence), entries, info))
+        return replays
 
     def heads(self, streams: dict[str, History]) -> dict[str, Position]:
         if not streams or not self.available():
@@ -299,15 +327,16 @@ class RedisBackend(BaseBackend):
         channels = list(streams)
         try:
             tokens = self._heads(
-                keys=[key for channel in channels for key in _stream_keys(channel)],
-                args=[new_epoch(), *(int(streams[c].ttl * 1000) for c in channels)],
+                keys=[self._life_key, *(k for channel in channels for k in _stream_keys(channel))],
+                args=[new_epoch()],
             )
         except (redis.RedisError, OSError) as error:
             self.command_failed(error)
             return {}
         self.command_ok()
+        self.life = tokens[0].decode()
         found = {}
-        for channel, token in zip(channels, tokens, strict=False):
+        for channel, token in zip(channels, tokens[1:], strict=False):
             position = Position.parse(token.decode()) if isinstance(token, bytes) else None
             if position is not None:
                 found[channel] = position
@@ -527,6 +556,28 @@ class RedisBackend(BaseBackend):
                 error,
                 MAX_BACKOFF,
             )
+
+
+def _replay(epoch: bytes, after: str, entries: Any, info: Any) -> Replay:
+    """What a stream of ``epoch`` kept after the id ``after``, from its entries after it (at
+    most one more than its history's size) and its XINFO, either of them maybe an error (no
+    such stream)."""
+    if isinstance(entries, Exception):
+        return Replay(gap=True)
+    if not entries and isinstance(info, Exception):
+        # No stream, but its epoch: nothing was kept since the epoch was made.
+        return Replay(gap=after != "0-0")
+    if isinstance(info, Exception):
+        return Replay(gap=True)
+    if not entries:
+        # Nothing kept after the client's position: it missed something only if a later
+        # message was added since, and trimmed.
+        last = info.get("last-generated-id", b"0-0")
+        return Replay(gap=last.decode() != after)
+    if entries[0][1].get(b"p", b"").decode() != after:
+        return Replay(gap=True)  # the entry right after the client's was trimmed
+    prefix = epoch + b":"
+    return Replay([Envelope.from_bytes(prefix + id_ + fields[b"m"]) for id_, fields in entries])
 
 
 def _presence_key(place: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from clientsignal import SignalConnection
+from clientsignal.backends.streams import RETAINED_PER_ADDRESS, Retired
 from clientsignal.sockjs_protocol import Request, SockJSServer
 
 CONNECTIONS = 30_000
@@ -49,7 +50,6 @@ def kept_streams(cls) -> int:
     return len(cls.get_backend().streams)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22.4: each connection keeps its own stream")
 @pytest.mark.timeout(120)
 def test_anonymous_clients_that_come_and_go_leave_nothing_behind() -> None:
     class Room(SignalConnection):
@@ -75,3 +75,30 @@ def test_anonymous_clients_that_come_and_go_leave_nothing_behind() -> None:
     )
     assert kept_streams(Room) <= 1  # the class's broadcast stream at most
     assert grown < 5e6
+
+
+class Welcomed(SignalConnection):
+    """Something is sent to each connection as it opens: its own stream is made, and kept
+    once it has gone (for its client's return), within bounds."""
+
+    history = {"size": 100, "ttl": 600}
+
+    def on_open(self, request):
+        super().on_open(request)
+        self.send_to("connection", self.id, "welcome", {})
+
+
+@pytest.mark.timeout(60)
+def test_what_connections_that_were_sent_something_leave_is_bounded_per_address() -> None:
+    server = SockJSServer(Welcomed)
+    come_and_go(server, 1000)
+    assert kept_streams(Welcomed) == RETAINED_PER_ADDRESS
+
+
+@pytest.mark.timeout(60)
+def test_what_connections_that_were_sent_something_leave_is_bounded_in_all() -> None:
+    """(Here a process keeps 500, not RETAINED, to be quick.)"""
+    server = SockJSServer(Welcomed)
+    Welcomed.get_backend().streams.retired = Retired(total=500)
+    come_and_go(server, 2000, addresses=2000)
+    assert kept_streams(Welcomed) == 500

@@ -17,16 +17,7 @@ from .wire import RawWebSocket, events_of, rss_kib, session_path, worker_pids
 CONNECTIONS = 2000
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        "memory-1-worker",
-        pytest.param(
-            "redis-2-workers",
-            marks=pytest.mark.xfail(strict=True, reason="issue 22.4: a Redis key per connection"),
-        ),
-    ],
-)
+@pytest.fixture(scope="module", params=["memory-1-worker", "redis-2-workers"])
 def site(request, start) -> Iterator[tuple[GunicornServer, RedisServer | None]]:
     if request.param == "memory-1-worker":
         with start(workers=1) as server:

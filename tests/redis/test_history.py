@@ -15,7 +15,13 @@ import redis
 
 from clientsignal.backends import Envelope
 from clientsignal.backends.redis import COMMAND_TIMEOUT, RedisBackend
-from clientsignal.backends.streams import History, Position, Replay
+from clientsignal.backends.streams import (
+    History,
+    Position,
+    Replay,
+    virtual,
+    virtual_head,
+)
 from tests.support.sockjs import SignalClient
 
 from .conftest import send_ticks
@@ -87,18 +93,32 @@ def test_a_lost_history_is_a_new_epoch(backend, redis_server):
     assert backend.replay(channel, Position.parse(before), history).gap
 
 
-def test_the_head_of_a_stream_without_messages_is_where_its_first_is_replayed_from(backend):
+def test_the_head_of_a_stream_without_messages_is_where_its_first_is_replayed_from(
+    backend, redis_server
+):
     channel = backend.channel("quiet")
     history = History(size=10, ttl=60)
+    keys = redis.Redis.from_url(redis_server.url).dbsize()
     head = backend.heads({channel: history})[channel]
-    assert head.token.endswith(":0-0")  # no message yet: its epoch, made now, and its start
-    assert backend.heads({channel: history}) == {channel: head}  # the same epoch, kept
+    assert virtual(head) is not None and head.token.endswith(":0-0")  # it keeps nothing
+    assert redis.Redis.from_url(redis_server.url).dbsize() <= keys + 1  # the life key at most
     assert backend.replay(channel, head, history) == Replay()  # nothing missed yet
     first = publish(backend, channel, 0, history)
-    assert Position.parse(first).epoch == head.epoch  # the first message keeps that epoch
     replay = backend.replay(channel, head, history)
     assert not replay.gap and [e.position for e in replay.entries] == [first]
     assert backend.heads({channel: history})[channel].token == first
+
+
+def test_a_virtual_head_of_a_lost_life_or_older_than_the_ttl_is_a_gap(backend, redis_server):
+    channel = backend.channel("quiet")
+    head = backend.heads({channel: History(size=10, ttl=60)})[channel]
+    life, at = virtual(head)
+    older = virtual_head(life, at - 61_000)  # given longer ago than the ttl
+    assert backend.replay(channel, older, History(size=10, ttl=60)).gap
+    publish(backend, channel, 0, History(size=10, ttl=60))
+    redis.Redis.from_url(redis_server.url).flushall()  # Redis lost its data: a new life
+    backend.heads({backend.channel("other"): History()})
+    assert backend.replay(channel, head, History(size=10, ttl=60)).gap
 
 
 def test_heads_take_one_round_trip_and_say_nothing_without_redis(backend, redis_server):
