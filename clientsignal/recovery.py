@@ -147,7 +147,7 @@ class Streams:
         """Replay what came after the client's positions, in order (what arrives meanwhile
         stays held); the streams it cannot replay (a gap), as ``{"id", "name"}``."""
         by_id = {stream_id(channel): channel for channel in self.by_channel}
-        entries: list[tuple[Sequence, str, Envelope]] = []
+        entries: list[tuple[Sequence, str, Position, Envelope]] = []
         gaps = []
         for sid, position in wanted.items():
             channel = by_id.get(sid)
@@ -162,12 +162,12 @@ class Streams:
             for envelope in replay.entries:
                 entry = Position.parse(envelope.position or "")
                 if entry is not None:
-                    entries.append((entry.sequence, channel, envelope))
+                    entries.append((entry.sequence, channel, entry, envelope))
         entries.sort(key=lambda entry: entry[0])
-        for sequence, channel, envelope in entries:
+        for _sequence, channel, entry, envelope in entries:
             if deliverable(envelope):
-                epoch = self.seen[channel][0]
-                self.seen[channel] = (epoch, sequence)
+                # (Its epoch, not the position's: that may be a virtual head, see .streams.)
+                self.seen[channel] = (entry.epoch, entry.sequence)
                 send(with_position(envelope.encoded, stream_id(channel), envelope.position or ""))
         return gaps
 
