@@ -29,7 +29,7 @@ from django.core import signing
 
 from . import encoding
 from .backends.streams import History, Position, Sequence, stream_id, with_position
-from .sockjs_protocol import Request
+from .sockjs_protocol import Request, encode_message
 
 if TYPE_CHECKING:
     from .backends import BaseBackend, Envelope
@@ -124,7 +124,9 @@ class Streams:
         self, channel: str, envelope: Envelope, literal: str, send: Callable[[str], bool]
     ) -> bool:
         """A live message with a position: held while the client is told where it stands;
-        after a replay, dropped if the replay delivered it already."""
+        after a replay, dropped if the replay delivered it already. One that says messages
+        of its stream were lost goes to the client as a ``gap`` event naming the stream, at
+        its position."""
         if self.holding:
             self.held.append((channel, envelope, literal))
             return True
@@ -135,6 +137,11 @@ class Streams:
                 if position.sequence <= last:
                     return False
                 del self.seen[channel]  # past the seam: no duplicate can come any more
+        if envelope.lost:
+            stream = self.by_channel.get(channel)
+            if stream is None:
+                return False
+            literal = gap_literal(stream_id(channel), stream.name, envelope.position or "")
         return send(literal)
 
     def replay(
@@ -158,6 +165,9 @@ class Streams:
             if position is None or replay is None or replay.gap:
                 gaps.append({"id": sid, "name": stream.name})
                 continue
+            if any(envelope.lost for envelope in replay.entries):
+                gaps.append({"id": sid, "name": stream.name})  # some of it was never kept
+                continue
             self.seen[channel] = (position.epoch, position.sequence)
             for envelope in replay.entries:
                 entry = Position.parse(envelope.position or "")
@@ -170,6 +180,17 @@ class Streams:
                 self.seen[channel] = (entry.epoch, entry.sequence)
                 send(with_position(envelope.encoded, stream_id(channel), envelope.position or ""))
         return gaps
+
+
+def gap_literal(sid: str, name: str, position: str) -> str:
+    """The message literal of a ``gap`` in one live stream, at the position it was noticed."""
+    message = {
+        "s": sid,
+        "p": position,
+        "event": "gap",
+        "data": {"streams": [{"id": sid, "name": name}]},
+    }
+    return encode_message(encoding.dumps(message))
 
 
 # The history each class's broadcasts keep, and targeted messages' (None: by the whole tree).
@@ -270,7 +291,7 @@ class Recovery:
 
     def receive_positioned(self, channel: str, envelope: Envelope, literal: str) -> bool:
         if self.streams is None:  # a class without history: the message as ever
-            return self.session.send(None, envelope.encoded)
+            return not envelope.lost and self.session.send(None, envelope.encoded)
         return self.streams.receive(channel, envelope, literal, self._send_literal)
 
     def _deliverable(self, envelope: Envelope) -> bool:

@@ -23,28 +23,34 @@ class Envelope:
     connection that does not get it (its sender). With ``close`` set, the envelope closes the
     connections with that code and reason instead (a logout, say). ``position`` is its
     position token in its channel's stream, when the channel keeps history (see
-    :mod:`.streams`)."""
+    :mod:`.streams`). With ``lost`` set, it carries no message but says that messages of its
+    stream were lost before it (a publish that failed): a ``gap`` for those who keep track of
+    the stream, nothing for others."""
 
     encoded: str = ""
     event: str = ""
     exclude: str | None = None
     close: tuple[int, str] | None = None
     position: str | None = None
+    lost: bool = False
 
     def to_bytes(self) -> bytes:
         """A position line (empty without one), a JSON head line, then the literal as it is:
         nothing is decoded on the way in. Without a position the bytes start with a newline,
         and a stream's position can be put in front of them as they are (Redis does)."""
-        head = ujson.dumps([self.event, self.exclude, self.close])
-        text = "%s\n%s\n%s" % (self.position or "", head, self.encoded)
+        fields: list[Any] = [self.event, self.exclude, self.close]
+        if self.lost:
+            fields.append(True)
+        text = "%s\n%s\n%s" % (self.position or "", ujson.dumps(fields), self.encoded)
         return text.encode("utf-8", "surrogatepass")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Envelope:
         position, _, rest = data.decode("utf-8", "surrogatepass").partition("\n")
         head, _, encoded = rest.partition("\n")
-        event, exclude, close = ujson.loads(head)
-        return cls(encoded, event, exclude, tuple(close) if close else None, position or None)
+        event, exclude, close, *lost = ujson.loads(head)
+        close = tuple(close) if close else None
+        return cls(encoded, event, exclude, close, position or None, bool(lost and lost[0]))
 
 
 class Member(Protocol):
@@ -89,9 +95,10 @@ class LocalHub:
             joined.add(channel)
             self._channels.setdefault(channel, {})[connection.id] = connection
 
-    def discard(self, connection: Member, channels: tuple[str, ...]) -> None:
-        """``connection`` no longer listens on ``channels``."""
+    def discard(self, connection: Member, channels: tuple[str, ...]) -> list[str]:
+        """``connection`` no longer listens on ``channels``; those nobody listens on now."""
         joined = self._joined.get(connection.id, set())
+        emptied = []
         for channel in channels:
             joined.discard(channel)
             members = self._channels.get(channel)
@@ -99,11 +106,14 @@ class LocalHub:
                 members.pop(connection.id, None)
                 if not members:
                     del self._channels[channel]
+                    emptied.append(channel)
+        return emptied
 
-    def remove(self, connection: Member) -> None:
+    def remove(self, connection: Member) -> list[str]:
+        """``connection`` is gone; the channels nobody listens on now."""
         if self._members.get(connection.id) is connection:
             del self._members[connection.id]
-        self.discard(connection, tuple(self._joined.pop(connection.id, ())))
+        return self.discard(connection, tuple(self._joined.pop(connection.id, ())))
 
     def channels(self) -> list[str]:
         return list(self._channels)
@@ -123,6 +133,12 @@ class LocalHub:
             for connection in list(members.values()):
                 connection.close(*envelope.close)
             return len(members)
+        if envelope.lost:  # a gap in the stream: for every connection, whatever it filters
+            return sum(
+                1
+                for connection in list(members.values())
+                if connection.receive_positioned(channel, envelope, "")
+            )
         delivered = 0
         encoded, event, exclude = envelope.encoded, envelope.event, envelope.exclude
         if envelope.position is not None:

@@ -8,6 +8,15 @@ sessions without decoding or re-encoding it, and reconnects with backoff when Re
 While Redis is away, nothing waits for it: after a failed command, requests skip it for a
 second, then try again; while the subscriber has lost it, they skip it until the subscriber is
 subscribed again. Each change of state is logged once.
+
+History's promise holds across an outage (see .marks): a subscriber that is subscribed again
+reads, from each stream its connections receive, what came after the last message it
+delivered (published while it was away, or after Redis answered again but before it was
+subscribed), and delivers it in order before anything newer; where that cannot be read (Redis
+lost its data, the stream was trimmed past it), the connections get a ``gap``. A publish that
+fails is lost for everyone: once Redis answers, the process that failed puts a mark in the
+stream in its place, which reaches every connection of it as a ``gap`` (and a reconnecting
+client's replay as one).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -24,11 +33,13 @@ from redis.connection import parse_url as _redis_parse_url
 
 from ..sockjs_protocol.limits import Episode
 from .base import BaseBackend, Envelope, Member
+from .marks import Marks
 from .presence import TTL, Entry
 from .streams import (
     History,
     Position,
     Replay,
+    Retired,
     format_sequence,
     new_epoch,
     virtual,
@@ -58,6 +69,10 @@ COMMAND_TIMEOUT)."""
 POOL_BUSY = "No connection available."
 RETRY_AFTER = 1.0
 """Seconds requests skip Redis after a failed command (a stall, a timeout, a refusal)."""
+CATCH_UP_BATCH = 200
+"""Streams a subscriber back from an outage reads in one round trip."""
+MAX_LOST = 100_000
+"""Streams whose failed publishes a process remembers, to mark them once Redis answers."""
 SCHEMES = ("redis", "rediss", "unix")
 
 # Keep a message in its channel's stream and publish it with its position, in one round trip:
@@ -114,6 +129,20 @@ for i = 1, (#KEYS - 1) / 2 do
   end
 end
 return heads
+"""
+
+# Give up streams of closed connections (past the bounds of what is kept for their return):
+# delete them and their epochs, and say when (a virtual head given before is then a gap).
+# KEYS: the evicted key, then the stream and epoch keys.
+_GIVE_UP = """
+local deleted = 0
+for i = 2, #KEYS do deleted = deleted + redis.call('DEL', KEYS[i]) end
+if deleted > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('SET', KEYS[1], string.format('%.0f', now))
+end
+return deleted
 """
 
 # Presence: a sorted set per place, each entry's score the (server) time it expires at.
@@ -215,6 +244,7 @@ class RedisBackend(BaseBackend):
         self._publisher = redis.Redis(connection_pool=pool)
         self._append = self._publisher.register_script(_APPEND)
         self._heads = self._publisher.register_script(_HEADS)
+        self._give_up = self._publisher.register_script(_GIVE_UP)
         self._presence_count = self._publisher.register_script(_PRESENCE_COUNT)
         self._presence_refresh = self._publisher.register_script(_PRESENCE_REFRESH)
         self._presence_live = self._publisher.register_script(_PRESENCE_LIVE)
@@ -223,6 +253,14 @@ class RedisBackend(BaseBackend):
         self._life_key = self.channel("history") + "|life"
         self._evicted_key = self.channel("history") + "|evicted"
         self.life: str | None = None
+        # Where this process's connections stand in their streams; streams whose publish
+        # failed (to mark); when the subscriber lost Redis (monotonic) and the life it knew.
+        self.marks = Marks()
+        self._lost: dict[str, History] = {}
+        self._lost_episode = Episode()
+        self._down_since: float | None = None
+        self._down_life: str | None = None
+        self.retired = Retired()
         # This process's presence entries, by place, to refresh.
         self._present: dict[str, dict[str, Entry]] = {}
         self.worker = uuid.uuid4().hex[:8]
@@ -245,37 +283,75 @@ class RedisBackend(BaseBackend):
             "delivered": 0,
             "reconnects": 0,
             "pool_busy": 0,
+            "caught_up": 0,
+            "gaps": 0,
         }
         self._pool_busy = Episode()
 
     # -- publishing (any process) ------------------------------------------------------------
 
     def publish(self, channel: str, envelope: Envelope, history: History | None = None) -> None:
-        if not self.available():
+        if not self.available() or (self._lost and not self.mark_lost()):
             self.stats["publish_errors"] += 1
+            self._lose(channel, history)
             return
         try:
             if history is None:
                 self._publisher.publish(channel, envelope.to_bytes())
             else:
-                self._append(
-                    keys=_stream_keys(channel),
-                    args=[
-                        history.size,
-                        int(history.ttl * 1000),
-                        new_epoch(),
-                        channel,
-                        envelope.to_bytes(),
-                    ],
-                )
+                args = _append_args(channel, history, envelope)
+                self._append(keys=_stream_keys(channel), args=args)
         except (redis.RedisError, OSError) as error:
             self.stats["publish_errors"] += 1
+            self._lose(channel, history)
             self.command_failed(error)
             return
         self.stats["published"] += 1
         self.command_ok()
 
+    def _lose(self, channel: str, history: History | None) -> None:
+        """A publish to ``channel`` failed: with history, its stream gets a mark in its place
+        once Redis answers (:meth:`mark_lost`)."""
+        if history is None:
+            return  # no history, no promise: lost, and counted
+        if channel in self._lost or len(self._lost) < MAX_LOST:
+            self._lost[channel] = history.wider(self._lost.get(channel))
+        elif self._lost_episode.hit(time.monotonic()):
+            logger.error(
+                "publishes to more than %d streams failed while Redis was away: the clients of "
+                "the others will not be told they missed something",
+                MAX_LOST,
+            )
+
+    def mark_lost(self) -> bool:
+        """Put a mark in each stream whose publish failed, where the lost message would have
+        been (one round trip); the clients of the stream get a ``gap`` there. True once none
+        is left to mark."""
+        lost, self._lost = self._lost, {}
+        marker = Envelope(lost=True)
+        try:
+            pipe = self._publisher.pipeline(transaction=False)
+            for channel, history in lost.items():
+                self._append(
+                    keys=_stream_keys(channel),
+                    args=_append_args(channel, history, marker),
+                    client=pipe,
+                )
+            pipe.execute()
+        except (redis.RedisError, OSError) as error:
+            for channel, history in lost.items():
+                self._lose(channel, history)
+            self.command_failed(error)
+            return False
+        logger.warning(
+            "Redis answers again: %d stream(s) whose publishes failed are marked, their clients "
+            "get a gap",
+            len(lost),
+        )
+        return True
+
     def replay(self, channel: str, since: Position, history: History) -> Replay:
+        self._track(channel, history)
         if not self.available():  # said to be a gap at once, as every other call skips Redis
             return Replay(gap=True)
         try:
@@ -283,57 +359,89 @@ class RedisBackend(BaseBackend):
         except (redis.RedisError, OSError) as error:
             self.command_failed(error)
             return Replay(gap=True)
+        if not replay.gap:
+            last = replay.entries[-1].position if replay.entries else since.token
+            self._track(channel, history, Position.parse(last or ""))
         return replay
 
-    def _replays(self, wanted: list[tuple[str, Position, History]]) -> list[Replay]:
-        """What each stream kept after each position, in one round trip."""
+    def _track(self, channel: str, history: History, head: Position | None = None) -> None:
+        if self.hub.count(channel):  # only streams this process's connections receive
+            self.marks.track(channel, history, head)
+
+    def _replays(
+        self, wanted: Sequence[tuple[str, Position | None, History]], down: float | None = None
+    ) -> list[Replay]:
+        """What each stream kept after each position, in one round trip. ``down``: for the
+        subscriber's catch-up, the seconds since it lost Redis; a stream in which the process
+        had no position (None, or a virtual head) is read whole if it was made since (it must
+        still have its first message, and Redis must not have lost its data meanwhile)."""
         pipe = self._publisher.pipeline(transaction=False)
         pipe.get(self._life_key)
         pipe.time()
         pipe.get(self._evicted_key)
         for channel, since, history in wanted:
             stream, epoch_key = _stream_keys(channel)
-            after = "0-0" if virtual(since) else format_sequence(since.sequence)
+            fresh = since is None or virtual(since) is not None
+            after = "0-0" if fresh else format_sequence(since.sequence)  # type: ignore[union-attr]
             pipe.get(epoch_key)
             pipe.xrange(stream, min="(" + after, max="+", count=history.size + 1)
             pipe.xinfo_stream(stream)
         results = pipe.execute(raise_on_error=False)
-        life, clock, evicted = results[:3]
-        if isinstance(life, bytes):
-            self.life = life.decode()
+        found, clock, evicted = results[:3]
+        life = found.decode() if isinstance(found, bytes) else None
+        if life is not None:
+            self.life = life
         now_ms = clock[0] * 1000 + clock[1] // 1000 if isinstance(clock, tuple) else 0
         evicted_ms = int(evicted) if isinstance(evicted, bytes) else -1
         replays = []
         for n, (_channel, since, history) in enumerate(wanted):
             epoch, entries, info = results[3 + 3 * n : 6 + 3 * n]
-            if virtual(since) is not None:
-                if not isinstance(life, bytes) or not now_ms:
+            if since is not None and virtual(since) is None:
+                if not isinstance(epoch, bytes) or epoch.decode() != since.epoch:
                     replays.append(Replay(gap=True))
-                elif virtual_gap(since, life.decode(), now_ms, history.ttl, evicted_ms):
-                    replays.append(Replay(gap=True))
-                elif not isinstance(epoch, bytes):
-                    replays.append(Replay())  # no stream made since: nothing missed
-                else:  # made since: all of it
-                    replays.append(_replay(epoch, "0-0", entries, info))
-            elif not isinstance(epoch, bytes) or epoch.decode() != since.epoch:
-                replays.append(Replay(gap=True))
+                else:
+                    after = format_sequence(since.sequence)
+                    replays.append(_replay(epoch, after, entries, info))
+                continue
+            if down is not None:
+                known = self._down_life if since is None else virtual(since)[0]  # type: ignore[index]
+                trusted = life is not None and known == life and down <= history.ttl
             else:
-                replays.append(_replay(epoch, format_sequence(since.sequence), entries, info))
+                assert since is not None
+                trusted = (
+                    life is not None
+                    and now_ms > 0
+                    and not virtual_gap(since, life, now_ms, history.ttl, evicted_ms)
+                )
+            if not trusted:
+                replays.append(Replay(gap=True))
+            elif not isinstance(epoch, bytes):
+                replays.append(Replay())  # no stream made since: nothing missed
+            else:  # made since: all of it
+                replays.append(_replay(epoch, "0-0", entries, info))
         return replays
 
     def heads(self, streams: dict[str, History]) -> dict[str, Position]:
+        for channel, history in streams.items():
+            self._track(channel, history)
         if not streams or not self.available():
             return {}
-        channels = list(streams)
         try:
-            tokens = self._heads(
-                keys=[self._life_key, *(k for channel in channels for k in _stream_keys(channel))],
-                args=[new_epoch()],
-            )
+            found = self._read_heads(list(streams))
         except (redis.RedisError, OSError) as error:
             self.command_failed(error)
             return {}
         self.command_ok()
+        for channel, position in found.items():
+            self._track(channel, streams[channel], position)
+        return found
+
+    def _read_heads(self, channels: list[str]) -> dict[str, Position]:
+        """The head of each stream, in one round trip (raises when Redis fails)."""
+        tokens = self._heads(
+            keys=[self._life_key, *(k for channel in channels for k in _stream_keys(channel))],
+            args=[new_epoch()],
+        )
         self.life = tokens[0].decode()
         found = {}
         for channel, token in zip(channels, tokens[1:], strict=False):
@@ -430,9 +538,32 @@ class RedisBackend(BaseBackend):
 
     def join(self, connection: Member, channels: tuple[str, ...]) -> None:
         super().join(connection, channels)
+        for channel in channels:  # a connection that came back: its stream is in use again
+            self.retired.discard(channel)
         # Targeted channels arrive through the patterns: subscribing them too would deliver
         # their messages twice.
         self._subscribe(tuple(c for c in channels if not c.startswith(self._target_prefixes)))
+
+    def leave_channels(self, connection: Member, channels: tuple[str, ...]) -> None:
+        self.marks.forget(self.hub.discard(connection, channels))
+
+    def leave(self, connection: Member) -> None:
+        """The own stream of a connection that was sent something is kept for its client's
+        return, within the bounds of :class:`~.streams.Retired`: past them, the oldest is
+        given up (deleted)."""
+        own = self.target_channel("connection", connection.id)
+        mark = self.marks.get(own)
+        self.marks.forget(self.hub.remove(connection))
+        if mark is None or not mark.kept:
+            return
+        evicted = self.retired.add(own, getattr(connection.session, "address", ""))
+        if evicted and self.available():
+            try:
+                self._give_up(
+                    keys=[self._evicted_key, *(k for c in evicted for k in _stream_keys(c))]
+                )
+            except (redis.RedisError, OSError) as error:
+                self.command_failed(error)
 
     def serve(self, channels: tuple[str, ...], deadline: float) -> bool:
         self._subscribe(channels)
@@ -491,6 +622,8 @@ class RedisBackend(BaseBackend):
                 subscribed = set(self._wanted)
                 pubsub.subscribe(*subscribed)
                 pubsub.psubscribe(*self._patterns)
+                # Back from an outage: each channel (pattern) is caught up once subscribed.
+                behind = {*subscribed, *self._patterns} if self._down_since is not None else set()
                 backoff = MIN_BACKOFF
                 while not self._stopped:
                     missing = self._wanted - subscribed
@@ -500,12 +633,23 @@ class RedisBackend(BaseBackend):
                     message = pubsub.get_message(timeout=POLL_INTERVAL)
                     kind = message["type"] if message is not None else None
                     if kind in ("subscribe", "psubscribe"):
-                        self._confirmed.add(message["channel"].decode("utf-8"))
+                        name = message["channel"].decode("utf-8")
+                        self._confirmed.add(name)
                         if self._subscriber_down or self.state != "connected":
                             # Redis answered: subscribed, not merely asked to be.
                             self._subscriber_down = False
                             self._retry_at = 0.0
                             self._set_state("connected")
+                        if name in behind:
+                            try:
+                                self._catch_up(self.marks.matching(name, kind == "psubscribe"))
+                            except (redis.RedisError, OSError):
+                                raise  # start over, marks kept
+                            except Exception:
+                                logger.exception("catching up %r failed", name)
+                            behind.discard(name)
+                            if not behind:
+                                self._down_since = None
                     elif kind in ("message", "pmessage"):
                         try:
                             self._deliver(message["channel"], message["data"])
@@ -513,9 +657,14 @@ class RedisBackend(BaseBackend):
                             logger.exception(
                                 "delivering a message from %r failed", message["channel"]
                             )
+                    if self._lost and self.available() and not behind:
+                        self.mark_lost()
             except (redis.RedisError, OSError) as error:
                 self._confirmed.clear()
                 self._subscriber_down = True
+                if self._down_since is None:
+                    self._down_since = time.monotonic()
+                    self._down_life = self.life
                 self._set_state("disconnected", error)
             finally:
                 try:
@@ -535,7 +684,76 @@ class RedisBackend(BaseBackend):
             handler(data)
             return
         self.stats["received"] += 1
-        self.stats["delivered"] += self.hub.deliver(name, Envelope.from_bytes(data))
+        envelope = Envelope.from_bytes(data)
+        if envelope.position is not None and not self.marks.advance(name, envelope.position):
+            return  # a catch-up delivered it already
+        self.stats["delivered"] += self.hub.deliver(name, envelope)
+
+    def _catch_up(self, channels: list[str]) -> None:
+        """The subscriber is back after an outage: deliver, for each of ``channels``, what
+        its stream kept after this process's mark, in order. Where some of that is no longer
+        kept (trimmed, or Redis restarted from an older snapshot), a gap, then what is; where
+        its history is gone (another epoch), a gap, then the new history if it kept all of
+        it, else a gap at its head. Each gap marks the stream anew. Raises when Redis fails
+        (the subscriber then starts over, marks kept)."""
+        assert self._down_since is not None
+        down = time.monotonic() - self._down_since
+        for start in range(0, len(channels), CATCH_UP_BATCH):
+            batch = []
+            for channel in channels[start : start + CATCH_UP_BATCH]:
+                mark = self.marks.get(channel)
+                if mark is not None:
+                    batch.append((channel, mark.position, mark.history))
+            replays = self._replays(batch, down)
+            gaps = []
+            for (channel, since, history), replay in zip(batch, replays, strict=True):
+                if not replay.gap:
+                    self._deliver_all(channel, replay.entries)
+                elif replay.resumes is not None:  # a hole in its history: said, then the rest
+                    self._gap(channel, replay.resumes)
+                    self._deliver_all(channel, replay.entries)
+                else:
+                    gaps.append((channel, since, history))
+            if not gaps:
+                continue
+            heads = self._read_heads([channel for channel, _since, _history in gaps])
+            # A new history (another epoch) is read from its start, if it still has it all.
+            anew = [
+                (channel, Position(heads[channel].epoch, (0, 0)), history)
+                for channel, since, history in gaps
+                if channel in heads
+                and virtual(heads[channel]) is None
+                and (since is None or since.epoch != heads[channel].epoch)
+            ]
+            whole = {
+                channel: replay
+                for (channel, _start, _history), replay in zip(
+                    anew, self._replays(anew) if anew else [], strict=True
+                )
+                if not replay.gap
+            }
+            for channel, _since, _history in gaps:
+                head = heads.get(channel)
+                if channel in whole and head is not None:
+                    self._gap(channel, Position(head.epoch, (0, 0)))
+                    self._deliver_all(channel, whole[channel].entries)
+                else:
+                    self._gap(channel, head)
+
+    def _gap(self, channel: str, at: Position | None) -> None:
+        """Tell the connections of ``channel`` that they missed some of its stream, at
+        ``at`` (their position from then on), which marks the stream anew."""
+        self.stats["gaps"] += 1
+        if at is not None:
+            self.marks.place(channel, at)
+        self.hub.deliver(channel, Envelope(lost=True, position=at.token if at else None))
+
+    def _deliver_all(self, channel: str, entries: list[Envelope]) -> None:
+        """Deliver what a catch-up read, in order, but what was delivered already."""
+        for envelope in entries:
+            if self.marks.advance(channel, envelope.position or ""):
+                self.stats["caught_up"] += 1
+                self.hub.deliver(channel, envelope)
 
     def _set_state(self, state: str, error: Exception | None = None) -> None:
         """Log each change of state once, not once per retry or per failed command."""
@@ -558,6 +776,11 @@ class RedisBackend(BaseBackend):
             )
 
 
+def _append_args(channel: str, history: History, envelope: Envelope) -> list[Any]:
+    """The arguments of the append script for ``envelope`` in ``channel``'s stream."""
+    return [history.size, int(history.ttl * 1000), new_epoch(), channel, envelope.to_bytes()]
+
+
 def _replay(epoch: bytes, after: str, entries: Any, info: Any) -> Replay:
     """What a stream of ``epoch`` kept after the id ``after``, from its entries after it (at
     most one more than its history's size) and its XINFO, either of them maybe an error (no
@@ -574,10 +797,12 @@ def _replay(epoch: bytes, after: str, entries: Any, info: Any) -> Replay:
         # message was added since, and trimmed.
         last = info.get("last-generated-id", b"0-0")
         return Replay(gap=last.decode() != after)
-    if entries[0][1].get(b"p", b"").decode() != after:
-        return Replay(gap=True)  # the entry right after the client's was trimmed
     prefix = epoch + b":"
-    return Replay([Envelope.from_bytes(prefix + id_ + fields[b"m"]) for id_, fields in entries])
+    kept = [Envelope.from_bytes(prefix + id_ + fields[b"m"]) for id_, fields in entries]
+    before = entries[0][1].get(b"p", b"").decode()
+    if before != after:  # the entry right after the client's is no longer kept
+        return Replay(kept, gap=True, resumes=Position.parse("%s:%s" % (epoch.decode(), before)))
+    return Replay(kept)
 
 
 def _presence_key(place: str) -> str:

@@ -126,10 +126,17 @@ def with_position(literal: str, stream: str, token: str) -> str:
 @dataclass
 class Replay:
     """What a client missed in one stream: its envelopes in order (each with its position),
-    or a gap (the history does not reach back to its position, or its epoch is gone)."""
+    or a gap (the history does not reach back to its position, or its epoch is gone).
+
+    A gap within one history (what came right after the position is no longer kept) may
+    say where what is kept resumes: ``resumes``, the position before the first of
+    ``entries``, which are what follows. A client's replay gives none of it (the client is
+    told of the gap and refetches); a subscriber catching up after an outage delivers the
+    gap at ``resumes``, then those entries."""
 
     entries: list[Envelope] = field(default_factory=list)
     gap: bool = False
+    resumes: Position | None = None
 
 
 def new_epoch() -> str:

@@ -98,17 +98,19 @@ class ThreadedHub(LocalHub):
                 hub = self._hubs[owner] = LocalHub()
         hub.add(connection, channels)
 
-    def discard(self, connection: Member, channels: tuple[str, ...]) -> None:
+    def discard(self, connection: Member, channels: tuple[str, ...]) -> list[str]:
         hub = self._hub_of(connection)
-        if hub is not None:
-            hub.discard(connection, channels)
+        if hub is None:
+            return []
+        return [channel for channel in hub.discard(connection, channels) if not self.count(channel)]
 
-    def remove(self, connection: Member) -> None:
+    def remove(self, connection: Member) -> list[str]:
         hub = self._hub_of(connection)
         with _lock:
             self._owners.pop(connection.id, None)
-        if hub is not None:
-            hub.remove(connection)
+        if hub is None:
+            return []
+        return [channel for channel in hub.remove(connection) if not self.count(channel)]
 
     def channels(self) -> list[str]:
         found: dict[str, None] = {}

@@ -13,7 +13,7 @@ from django.test import Client as DjangoClient
 
 import clientsignal
 from clientsignal import Signal, SignalConnection
-from clientsignal.backends import reset_backends
+from clientsignal.backends import Envelope, reset_backends
 from clientsignal.backends.streams import Position, stream_id
 from clientsignal.testing import delivery
 
@@ -405,3 +405,30 @@ def test_a_malformed_position_of_one_of_its_streams_is_a_gap(client_for, positio
     assert again.first == [b"o\n"] and not again.session.is_closed, events  # not 1011
     assert [e["data"]["streams"][0]["id"] for e in events if e.get("event") == "gap"] == [sid]
     assert ticks(events) == [2]
+
+
+def test_a_stream_that_lost_messages_says_so_live_and_in_a_replay(client_for):
+    """A mark of lost messages in a stream (a publish that failed, put there once Redis
+    answered) reaches the live connections as a gap naming the stream, at its position, and
+    makes a replay across it a gap."""
+    Room, tick = numbered()
+    away = Away()
+    client = client_for(Room)
+    tick.send(sender=None, n=0)
+    away.read(client)
+    backend = Room.get_backend()
+    channel = backend.channel(Room.channel_name())
+    backend.publish(channel, Envelope(lost=True), Room.broadcast_history())
+    [gap] = away.read(client)
+    room = stream_id(channel)
+    assert gap["event"] == "gap" and gap["data"]["streams"] == [{"id": room, "name": "Room"}]
+    assert gap["s"] == room and away.positions[room] == gap["p"]  # its position moves on
+    client.session.close()
+    tick.send(sender=None, n=1)
+    backend.publish(channel, Envelope(lost=True), Room.broadcast_history())
+    tick.send(sender=None, n=2)
+    events = away.read(client_for(Room, query=away.query()))
+    assert ticks(events) == []  # nothing half-replayed: the app refetches
+    assert [e["data"]["streams"] for e in events if e.get("event") == "gap"] == [
+        [{"id": room, "name": "Room"}]
+    ]

@@ -1,5 +1,7 @@
 """Anonymous clients that open and close sockets of a history class, as fast as they can: a
-connection to which nothing was sent leaves nothing behind, in the workers or in Redis."""
+connection to which nothing was sent leaves nothing behind, in the workers or in Redis; of
+those that were sent something, at most RETAINED_PER_ADDRESS per client address remain (per
+worker), kept for their clients' return."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 import redis as redis_py
 
+from clientsignal.backends.streams import RETAINED_PER_ADDRESS
 from tests.support.servers import GunicornServer, RedisServer
 
 from .test_redis_down import figure
@@ -27,16 +30,17 @@ def site(request, start) -> Iterator[tuple[GunicornServer, RedisServer | None]]:
         yield server, redis
 
 
-def come_and_go(server: GunicornServer, count: int) -> None:
-    """``count`` websockets to /history, one after the other: each waits until the server
-    has said where it stands (its resume token), then closes."""
+def come_and_go(server: GunicornServer, count: int, prefix: str = "/history") -> None:
+    """``count`` websockets to ``prefix``, one after the other: each waits until the server
+    has said where it stands (its resume token) and, on /welcomed, for its welcome, then
+    closes."""
     for _ in range(count):
-        ws = RawWebSocket.open(server.port, session_path("/history"))
+        ws = RawWebSocket.open(server.port, session_path(prefix))
         assert ws.recv_text() == "o"
-        while True:
-            text = ws.recv_text()
-            if any("resume" in event for event in events_of([text])):
-                break
+        waiting = {"resume", "welcome"} if prefix == "/welcomed" else {"resume"}
+        while waiting:
+            for event in events_of([ws.recv_text()]):
+                waiting.discard("resume" if "resume" in event else event.get("event", ""))
         ws.close()
 
 
@@ -65,3 +69,21 @@ def test_sockets_that_come_and_go_leave_nothing_behind(site) -> None:
         ),
     )
     assert keys_after - keys_before <= 2, json.dumps([keys_before, keys_after])
+
+
+@pytest.mark.timeout(180)
+def test_what_sockets_that_were_sent_something_leave_is_bounded(site) -> None:
+    server, redis = site
+    workers = server.workers or 1
+    count = 3 * RETAINED_PER_ADDRESS * workers
+    come_and_go(server, count, "/welcomed")
+    if redis is None:
+        return  # in-process: tests/api/test_history_memory.py counts what is kept
+    client = redis_py.Redis.from_url(redis.url)
+    kept = len(client.keys("attack:connection:*|stream"))
+    figure(
+        "%d anonymous websockets sent a message each, opened and closed (Redis, 2 workers)" % count,
+        "their streams kept in Redis: %d" % kept,
+    )
+    # At most RETAINED_PER_ADDRESS per worker, and the last one of each still closing.
+    assert RETAINED_PER_ADDRESS * workers <= kept <= (RETAINED_PER_ADDRESS + 1) * workers

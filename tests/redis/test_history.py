@@ -22,6 +22,7 @@ from clientsignal.backends.streams import (
     virtual,
     virtual_head,
 )
+from tests.support.servers import wait_for
 from tests.support.sockjs import SignalClient
 
 from .conftest import send_ticks
@@ -119,6 +120,25 @@ def test_a_virtual_head_of_a_lost_life_or_older_than_the_ttl_is_a_gap(backend, r
     redis.Redis.from_url(redis_server.url).flushall()  # Redis lost its data: a new life
     backend.heads({backend.channel("other"): History()})
     assert backend.replay(channel, head, History(size=10, ttl=60)).gap
+
+
+@pytest.mark.timeout(30)
+def test_a_publish_that_failed_leaves_a_mark_in_its_place_once_redis_answers(backend, redis_server):
+    """Lost for everyone, it is not silent: the process that failed to publish it marks its
+    stream where it would have been, for the live connections and the replays alike."""
+    channel = backend.channel("news")
+    history = History(size=10, ttl=60)
+    first = Position.parse(publish(backend, channel, 0, history))
+    redis.Redis.from_url(redis_server.url).save()  # restarted, it has its data back
+    redis_server.stop()
+    backend.publish(channel, Envelope('"{\\"n\\":1}"', "n"), history)
+    assert backend.stats["publish_errors"] == 1
+    redis_server.start()
+    wait_for(backend.available, 5, "Redis to be tried again")
+    backend.publish(channel, Envelope('"{\\"n\\":2}"', "n"), history)  # the mark goes first
+    replay = backend.replay(channel, first, history)
+    assert [(e.lost, e.encoded) for e in replay.entries] == [(True, ""), (False, '"{\\"n\\":2}"')]
+    assert replay.entries[-1].position == backend.heads({channel: history})[channel].token
 
 
 def test_heads_take_one_round_trip_and_say_nothing_without_redis(backend, redis_server):

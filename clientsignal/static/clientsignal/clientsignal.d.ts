@@ -82,7 +82,11 @@ declare class SignalSocket {
   /** Before each reconnect attempt, including each one after a failed attempt. */
   on(name: 'reconnecting', fn: SignalSocket.Handler<SignalSocket.ReconnectingInfo>): this;
   on(name: 'error', fn: SignalSocket.Handler<SignalSocket.ErrorInfo>): this;
-  /** After a reconnect, streams whose history did not reach back far enough. */
+  /**
+   * Streams in which messages were missed and cannot be given: after a reconnect, those whose
+   * history did not reach back far enough; while connected, one that lost messages (a server
+   * outage). Refetch the state they concern.
+   */
   on(name: 'gap', fn: SignalSocket.Handler<SignalSocket.GapInfo>): this;
   on<T = any>(name: string, fn: SignalSocket.Handler<T>): this;
   once<T = any>(name: string, fn: SignalSocket.Handler<T>): this;

@@ -32,7 +32,8 @@
  * it has had no message of yet ({"positions": {stream: position}}), and the resume token
  * ({"resume": token}), and asks for what it missed when it reconnects (?recover=...&resume=...,
  * or the third field of "sub" for a channel). What cannot be replayed comes as a `gap` event
- * ({streams: [{id, name}]}): refetch the state it concerns.
+ * ({streams: [{id, name}]}): refetch the state it concerns. A stream that lost messages while
+ * the socket was open (a server outage) says so with a `gap` too, at its position.
  *
  * Multiplexing: with a multiplexed service (option `multiplex`, by default the prefix the
  * template tag gives in the script's data-multiplex attribute), every SignalSocket of the page

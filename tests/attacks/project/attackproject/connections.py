@@ -52,6 +52,16 @@ class HistoryConnection(clientsignal.SignalConnection):
 HistoryConnection.broadcast("numbered", numbered)
 
 
+class WelcomedConnection(HistoryConnection):
+    """``/welcomed``: something is sent to each connection as it opens (through the backend:
+    kept in its own stream, as anything sent to one connection of a history class is)."""
+
+    def on_open(self, request: Any) -> None:
+        super().on_open(request)
+        if not self.is_closed:
+            clientsignal.send_to_connection(self.id, "welcome", {"id": self.id})
+
+
 for cls in (PrivateConnection, OpenConnection, RoomConnection, HistoryConnection):
     cls.listen("ping", ping)
     cls.listen("shout", shout)

@@ -54,6 +54,7 @@ CLIENTSIGNAL_CONNECTIONS = {
     "/open": "attackproject.connections.OpenConnection",
     "/chat/<int:room_id>": "attackproject.connections.RoomConnection",
     "/history": "attackproject.connections.HistoryConnection",
+    "/welcomed": "attackproject.connections.WelcomedConnection",
 }
 CLIENTSIGNAL_MULTIPLEX = "/mux"
 CLIENTSIGNAL_SOCKJS_OPTIONS = json.loads(
