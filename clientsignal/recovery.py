@@ -3,8 +3,10 @@ once, before anything new.
 
 A connection of a class with ``history`` knows the streams it receives (its class's
 broadcasts, by URL argument, its groups, its user, itself) and, for each, the position of the
-last message it delivered. A reconnecting client names, in its opening request
-(``?recover=<stream>~<position>,...``), where it was in each; the new connection holds what
+last message it delivered. A reconnecting client names where it was in each
+(``recover=<stream>~<position>,...``) and presents its resume token (``resume=...``), in its
+first message after an opening request marked ``?recovering=1`` (or in the ``sub`` of a
+multiplexed channel): never in a URL, which proxies and servers log. The new connection holds what
 arrives live while it replays what came after those positions, then delivers the held
 messages that are newer, so the seam has neither a gap nor a duplicate. A stream whose
 history does not reach back that far, or whose epoch changed, is named in a ``gap`` event
@@ -17,6 +19,12 @@ position}}``), and for a group joined later, when it joins (``{"positions": {...
 messages are held until then, so the client never takes a head older than a message it
 already has. Its next reconnect names those positions too: what came while it was away is
 replayed, or said to be a gap, even in a stream it had heard nothing of.
+
+The resume token gives the new connection the old one's id, and with it what was sent to that
+connection while the client was away. It is signed, and bound to the class, the user and the
+client's credential cookie (the one its HTTP sessions are bound to, see
+:mod:`.sockjs_protocol.binding`): presented from another cookie, it is refused, and the client
+is told its connection's stream is a gap.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qs
 
 from django.core import signing
 
 from . import encoding
 from .backends.streams import History, Position, Sequence, stream_id, with_position
 from .sockjs_protocol import Request, encode_message
+from .sockjs_protocol.binding import credential
 
 if TYPE_CHECKING:
     from .backends import BaseBackend, Envelope
@@ -52,21 +62,39 @@ def requested(query: dict[str, str]) -> dict[str, Position | None]:
     return wanted
 
 
-def resume_token(connection_id: str, class_name: str, user_key: Any) -> str:
+RECOVERING = "recovering"
+"""The query parameter (``?recovering=1``) of an opening request whose first message says
+where the client stands (``recover=...&resume=...``)."""
+
+
+def resume_token(connection_id: str, class_name: str, user_key: Any, bound_to: str) -> str:
     """What lets a client's next connection take this one's id (and so its own stream):
-    signed, bound to the class and the user."""
-    return signing.dumps([connection_id, class_name, user_key], salt=RESUME_SALT, compress=False)
+    ``<id>:<time>:<signature>``, signed for the class, the user and the client's credential
+    (``bound_to``, a digest of its cookie; empty for a client without one)."""
+    return _signer(class_name, user_key, bound_to).sign(connection_id)
 
 
-def resumed_id(token: str, class_name: str, user_key: Any) -> str | None:
-    """The connection id a valid resume token carries, for the same class and user."""
+def resumed_id(token: str, class_name: str, user_key: Any, bound_to: str) -> str | None:
+    """The connection id a valid resume token carries, for the same class, user and
+    credential, and no older than :data:`RESUME_MAX_AGE`."""
     try:
-        connection_id, name, user = signing.loads(token, salt=RESUME_SALT, max_age=RESUME_MAX_AGE)
+        return _signer(class_name, user_key, bound_to).unsign(token, max_age=RESUME_MAX_AGE)
     except (signing.BadSignature, ValueError, TypeError):
         return None
-    if name != class_name or user != user_key or not isinstance(connection_id, str):
-        return None
-    return connection_id
+
+
+def claimed_id(token: str) -> str | None:
+    """The connection id a token names, valid or not (to name the stream a refused one
+    leaves behind)."""
+    connection_id = token.partition(":")[0]
+    if len(connection_id) == 32 and all(c in "0123456789abcdef" for c in connection_id):
+        return connection_id
+    return None
+
+
+def _signer(class_name: str, user_key: Any, bound_to: str) -> signing.TimestampSigner:
+    salt = "%s|%s|%s|%s" % (RESUME_SALT, class_name, user_key, bound_to)
+    return signing.TimestampSigner(salt=salt)
 
 
 @dataclass
@@ -87,6 +115,7 @@ class Streams:
         self.held: list[tuple[str, Envelope, str]] = []
         self.holding = 1  # released once the open has said where the client stands
         self.opened = False
+        self.refused: str | None = None  # the id a refused resume token claimed
 
     def add(self, channel: str, history: History | None, name: str) -> None:
         if history is not None:
@@ -232,22 +261,59 @@ class Recovery:
             _history_cache[None] = Recovery.broadcast_history()
         return _history_cache[None]
 
+    def opens_with_message(self, request: Request) -> bool:
+        """A class with history, opened with ``?recovering=1``: the client's first message
+        says where it stands (see :mod:`clientsignal.recovery`)."""
+        return (
+            request.query.get(RECOVERING) == "1"
+            and History.of(type(self).history) is not None
+            and not getattr(self.session, "multiplexed", False)
+        )
+
     def _start_streams(
         self, backend: BaseBackend, request: Request
     ) -> tuple[Streams, str, dict[str, Position | None]]:
         """A class with history: its connection's streams (holding what arrives until the
-        client knows where it stands), its id (the one a resume token carries: the client's
-        own stream goes on), and the positions the client names."""
+        client knows where it stands), its id (the one a valid resume token carries: the
+        client's own stream goes on), and the positions the client names."""
         streams = Streams()
-        query = request.query
         connection_id = self.id
-        resumed = resumed_id(query.get("resume", ""), self.channel_name(), self._user_key())
-        if resumed is not None:
-            stale = backend.hub.member(resumed)
-            if stale is not None:  # the same client's old connection, not yet noticed gone
-                stale.close(4000, "Reconnected elsewhere")
-            connection_id = resumed
-        return streams, connection_id, requested(query)
+        token, takeable = self._presented_token(request)
+        if token:
+            resumed = None
+            if takeable:
+                bound_to = self._credential(request, issuing=False)
+                resumed = resumed_id(token, self.channel_name(), self._user_key(), bound_to)
+            if resumed is None:
+                streams.refused = claimed_id(token)
+            else:
+                stale = backend.hub.member(resumed)
+                if stale is not None:  # the same client's old connection, not yet noticed gone
+                    stale.close(4000, "Reconnected elsewhere")
+                connection_id = resumed
+        return streams, connection_id, requested(request.query)
+
+    def _presented_token(self, request: Request) -> tuple[str, bool]:
+        """The resume token the client presents, and whether it came where one is taken: in
+        the opening message, or a multiplexed channel's ``sub`` (never in a URL)."""
+        if getattr(self.session, "multiplexed", False):
+            return request.query.get("resume", ""), True
+        message = self.session.opening_message
+        if message is not None:
+            return parse_qs(message[:8192]).get("resume", [""])[0], True
+        return request.query.get("resume", ""), False
+
+    def _credential(self, request: Request, *, issuing: bool) -> str:
+        """The client's credential (a digest of its cookie), as a resume token is bound to
+        it: the one its HTTP session is bound to (for a token given, the key set on the
+        response that opened it), else its request's."""
+        session = self.session
+        if issuing:
+            bound = getattr(session, "parent", session).credential
+            if bound:
+                return bound
+        server = session.server
+        return credential(request, server.options.identity_cookies if server else ()) or ""
 
     def _recover(self, wanted: dict[str, Position | None]) -> None:
         """Replay what a reconnecting client missed, then say where it stands: a ``gap``
@@ -258,10 +324,16 @@ class Recovery:
             return
         backend = self.get_backend()
         gaps = streams.replay(backend, wanted, self._deliverable, self._send_literal)
+        if streams.refused is not None:  # its own stream is not this connection's any more
+            own = stream_id(backend.target_channel("connection", streams.refused))
+            if own not in {gap["id"] for gap in gaps}:
+                gaps.append({"id": own, "name": "connection"})
         if gaps:
             self.send("gap", {"streams": gaps})
+        assert self.opening_request is not None
+        bound_to = self._credential(self.opening_request, issuing=True)
         control: dict[str, Any] = {
-            "resume": resume_token(self.id, self.channel_name(), self._user_key())
+            "resume": resume_token(self.id, self.channel_name(), self._user_key(), bound_to)
         }
         heads = streams.heads(backend, streams.unplaced())
         if heads:
@@ -309,6 +381,7 @@ class Recovery:
         id: str
         user: Any
         session: Any
+        opening_request: Request | None
         streams: Streams | None
         filters_events: ClassVar[bool]
 

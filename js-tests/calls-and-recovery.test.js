@@ -78,7 +78,10 @@ test('a call out when the connection drops is rejected, never left hanging', asy
   await assert.rejects(sock.call('ask'), /closed/);
 });
 
-test('a reconnecting socket asks for what it missed, and keeps its resume token', async () => {
+// What a reconnecting socket sends first: "recover=...&resume=...", parsed.
+const recovery = (fake) => Object.fromEntries(new URLSearchParams(fake.sent[0]));
+
+test('a reconnecting socket asks for what it missed in its first message, not its URL', async () => {
   const {sock, made} = make();
   made[0].open();
   assert.strictEqual(made[0].url, '/room?x=1');  // nothing to ask for the first time
@@ -94,13 +97,50 @@ test('a reconnecting socket asks for what it missed, and keeps its resume token'
   const url = new URL(made[1].url, 'http://x');
   assert.strictEqual(url.pathname, '/room');
   assert.strictEqual(url.searchParams.get('x'), '1');
-  assert.strictEqual(url.searchParams.get('recover'), 'aaa~e1:6-0,bbb~e2:9-0');
-  assert.strictEqual(url.searchParams.get('resume'), 'token:1');
+  assert.strictEqual(url.searchParams.get('recovering'), '1');
+  assert.strictEqual(url.searchParams.get('resume'), null);  // the token is in no URL
+  assert.strictEqual(url.searchParams.get('recover'), null);
   const gaps = [];
   sock.on('gap', (data) => gaps.push(data.streams));
   made[1].open();
+  assert.deepStrictEqual(recovery(made[1]), {recover: 'aaa~e1:6-0,bbb~e2:9-0', resume: 'token:1'});
   made[1].receive(JSON.stringify({event: 'gap', data: {streams: [{id: 'bbb', name: 'user'}]}}));
   assert.deepStrictEqual(gaps, [[{id: 'bbb', name: 'user'}]]);
+});
+
+test('a recovering socket opens on the server\'s first message, and sends nothing before', async () => {
+  const {sock, made} = make();
+  made[0].open();
+  made[0].receive(JSON.stringify({resume: 'token:1'}));
+  made[0].drop(1006, 'broken');
+  await until(() => made.length === 2);
+  const opens = [];
+  sock.on('open', () => opens.push(sock.readyState));
+  sock.send('said', {n: 1});  // queued while reconnecting
+  made[1].open();
+  assert.deepStrictEqual(opens, []);  // not yet: the server has not accepted it
+  assert.strictEqual(sock.readyState, SignalSocket.CONNECTING);
+  sock.send('said', {n: 2});
+  assert.strictEqual(made[1].sent.length, 1);  // the recovery only
+  made[1].receive(JSON.stringify({resume: 'token:2', positions: {}}));
+  assert.deepStrictEqual(opens, [SignalSocket.OPEN]);
+  assert.deepStrictEqual(made[1].sent.slice(1).map(JSON.parse).map((m) => m.data.n), [1, 2]);
+  sock.close();
+});
+
+test('a recovering socket the server refuses reports a close without an open', async () => {
+  const {sock, made} = make();
+  made[0].open();
+  made[0].receive(JSON.stringify({resume: 'token:1'}));
+  const seen = [];
+  sock.on('open', () => seen.push('open'));
+  sock.on('close', (info) => seen.push('close ' + info.code));
+  made[0].drop(1006, 'broken');
+  await until(() => made.length === 2);
+  made[1].open();
+  made[1].drop(4401, 'Login required');  // o, then c[4401,...]: refused with its recovery
+  assert.deepStrictEqual(seen, ['close 1006']);  // its drop was reported; no open, no retry
+  assert.strictEqual(made.length, 2);
 });
 
 test('a socket takes the positions the server gives for streams it has had nothing of', async () => {
@@ -117,18 +157,19 @@ test('a socket takes the positions the server gives for streams it has had nothi
   assert.deepStrictEqual(events, [5]);  // neither is an event, nor an error
   made[0].drop(1006, 'broken');
   await until(() => made.length === 2);
-  const url = new URL(made[1].url, 'http://x');
-  assert.strictEqual(url.searchParams.get('recover'), 'aaa~e1:0-0,bbb~e2:5-0,ccc~e3:7-0');
-  assert.strictEqual(url.searchParams.get('resume'), 'token:1');
   made[1].open();
+  assert.deepStrictEqual(recovery(made[1]),
+    {recover: 'aaa~e1:0-0,bbb~e2:5-0,ccc~e3:7-0', resume: 'token:1'});
   // After a gap, the stream's new head replaces the position that could not be replayed.
   made[1].receive(JSON.stringify({event: 'gap', data: {streams: [{id: 'aaa', name: 'room'}]}}));
   made[1].receive(JSON.stringify({resume: 'token:2', positions: {aaa: 'e9:3-0'}}));
+  // A gap while connected (the server lost messages of a stream) moves its position too.
+  made[1].receive(JSON.stringify({s: 'bbb', p: 'e8:0-0', event: 'gap', data: {streams: []}}));
   made[1].drop(1006, 'broken');
   await until(() => made.length === 3);
-  const again = new URL(made[2].url, 'http://x');
-  assert.strictEqual(again.searchParams.get('recover'), 'aaa~e9:3-0,bbb~e2:5-0,ccc~e3:7-0');
-  assert.strictEqual(again.searchParams.get('resume'), 'token:2');
+  made[2].open();
+  assert.deepStrictEqual(recovery(made[2]),
+    {recover: 'aaa~e9:3-0,bbb~e8:0-0,ccc~e3:7-0', resume: 'token:2'});
   sock.close();
 });
 

@@ -38,6 +38,13 @@ class SockJSConnection:
     def on_open(self, request: Request) -> None:
         """The session opened; ``request`` is the request that opened it."""
 
+    def opens_with_message(self, request: Request) -> bool:
+        """Whether :meth:`on_open` waits for the client's first message, which carries more
+        of its opening request: a query string, added to ``request``'s for this opening only
+        (what should not travel in a URL, which proxies and servers log). The client gets the
+        open frame at once; a rejection then closes the session after it. Default: never."""
+        return False
+
     def on_message(self, message: str) -> None:
         """One message from the client."""
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
 
 NO_CACHE = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
+MAX_MORE_QUERY = 8192
+"""Characters of query string a client's message may add to its opening request."""
 ONE_YEAR = 365 * 24 * 60 * 60
 
 Headers = list[tuple[str, str]]
@@ -43,6 +45,13 @@ class Request:
     @property
     def query(self) -> dict[str, str]:
         return {k: v[0] for k, v in parse_qs(self.query_string, keep_blank_values=True).items()}
+
+    def with_query(self, more: str) -> Request:
+        """This request with ``more`` query string after its own (at most MAX_MORE_QUERY
+        characters of it): what a client said in a message (a multiplexed ``sub``, an opening
+        message) for this opening only."""
+        query = "&".join(part for part in (self.query_string, more[:MAX_MORE_QUERY]) if part)
+        return replace(self, query_string=query)
 
     @property
     def cookies(self) -> dict[str, str]:

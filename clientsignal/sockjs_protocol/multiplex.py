@@ -52,8 +52,6 @@ NO_ENDPOINT = (4404, "No such endpoint")
 TOO_MANY_CHANNELS = (4429, "Too many channels")
 CHANNEL_LIMIT = 100
 """Channels one multiplexed session may have open at once."""
-MAX_EXTRA = 8192
-"""Characters of a ``sub`` message's extra query string."""
 
 
 @dataclass
@@ -213,8 +211,6 @@ class MultiplexConnection(SockJSConnection):
         if topic in self.channels:
             return  # already open: a repeated sub changes nothing
         path, _, query = topic.partition("#")[0].partition("?")
-        if extra:
-            query = "&".join(part for part in (query, extra[:MAX_EXTRA]) if part)
         endpoint = self.resolve(path)
         if endpoint is None:
             logger.info("multiplexed session %s: no endpoint %r", self.session.tag, path)
@@ -238,7 +234,7 @@ class MultiplexConnection(SockJSConnection):
             logger.warning("multiplexed session %s: %r is full", self.session.tag, path)
             self._refuse(topic, (1013, "Try again later"))
             return
-        request = self._channel_request(query, endpoint)
+        request = self._channel_request(query, endpoint).with_query(extra)
         channel = Channel(self.session, topic, endpoint)
         if not server.admit(channel, "address", client_key(channel.address), request.date):
             self._refuse(topic, (4429, "Too many sessions from this address"))

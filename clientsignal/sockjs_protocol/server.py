@@ -276,7 +276,16 @@ class SockJSServer:
         headers = transport.headers()
         session = self.store.get(session_id)
         if session is None:
-            session = self._new_session(session_id, transport.name, request, now)
+            # Bound before on_open runs, so that the connection knows its client's credential
+            # (the key set now, for a client that has none yet).
+            credential, cookie = None, None
+            if self.options.bind_sessions:
+                credential = binding.credential(request, self.options.identity_cookies)
+                if credential is None:
+                    credential, cookie = binding.new_key(request)
+            session = self._new_session(
+                session_id, transport.name, request, now, credential=credential
+            )
             # on_open may have let other greenlets run (a database, Redis), and a request
             # for the same id may have stored its session meanwhile: the first stored is the
             # session, this one is closed at once (its on_close runs, its places are freed).
@@ -286,11 +295,8 @@ class SockJSServer:
                 session = stored
                 self._same_client(session, request)
             else:
-                if self.options.bind_sessions:
-                    session.credential = binding.credential(request, self.options.identity_cookies)
-                    if session.credential is None:
-                        session.credential, cookie = binding.new_key(request)
-                        headers.append(cookie)
+                if cookie is not None:
+                    headers.append(cookie)
                 self.store.add(session)
         else:
             self._same_client(session, request)
@@ -359,7 +365,14 @@ class SockJSServer:
             )
 
     def _new_session(
-        self, session_id: str, transport: str, request: Request, now: float, *, raw: bool = False
+        self,
+        session_id: str,
+        transport: str,
+        request: Request,
+        now: float,
+        *,
+        raw: bool = False,
+        credential: str | None = None,
     ) -> Session:
         options = self.options
         if self.shutting_down:
@@ -397,9 +410,15 @@ class SockJSServer:
             ),
         )
         session.server = self
+        session.credential = credential
         self.quotas.take(session, "address", address, 0)
         connection = self.connection_factory(session)
-        session.open(connection, lambda: connection.on_open(request))
+        if not raw and connection.opens_with_message(request):
+            session.open_with_message(
+                connection, lambda message: connection.on_open(request.with_query(message))
+            )
+        else:
+            session.open(connection, lambda: connection.on_open(request))
         return session
 
     def _receiver(self, session: Session, transport: ReceivingTransport, now: float) -> Receiver:

@@ -57,7 +57,7 @@ class Session:
         "quota_places", "counters", "max_message_size", "max_queued_bytes", "queued_bytes",
         "transport", "raw", "disconnect_delay", "state", "connection", "queue", "receiver",
         "detached_since", "close_code", "close_reason", "_open_pending", "_closed_notified",
-        "rejected",
+        "rejected", "_pending_open", "opening_message",
     )  # fmt: skip
 
     def __init__(
@@ -101,6 +101,9 @@ class Session:
         self._open_pending = not raw
         self._closed_notified = False
         self.rejected = False
+        self._pending_open: Callable[[str], None] | None = None
+        self.opening_message: str | None = None
+        """While the connection opens with its client's first message: that message."""
 
     def __repr__(self) -> str:
         return "<Session #%d %s %s>" % (self.number, self.transport, self.state.value)
@@ -135,6 +138,15 @@ class Session:
         if self.rejected:
             self._open_pending = False
             self.queue, self.queued_bytes = [], 0
+
+    def open_with_message(self, connection: SockJSConnection, call: Callable[[str], None]) -> None:
+        """Bind the application connection now and run its ``on_open`` (``call(message)``)
+        when the client's first message arrives (see
+        :meth:`~.connection.SockJSConnection.opens_with_message`). Until then the client's
+        session is open, and the application knows nothing of it: closed meanwhile, its
+        ``on_close`` is not called."""
+        self.connection = connection
+        self._pending_open = call
 
     def reject(self, code: int, reason: str) -> None:
         """Close the session from its connection's ``on_open``, before it ever opened: the
@@ -225,7 +237,20 @@ class Session:
                 )
                 self.close(*MESSAGE_TOO_BIG)
                 return
+            if self._pending_open is not None:
+                self._open_with(self._pending_open, message)
+                if self.is_closed:
+                    return  # refused: nothing more reaches the application
+                continue
             self._safely("on_message", on_message, message)
+
+    def _open_with(self, call: Callable[[str], None], message: str) -> None:
+        assert self.connection is not None
+        self._pending_open, self.opening_message = None, message
+        try:
+            self.open(self.connection, lambda: call(message))
+        finally:
+            self.opening_message = None
 
     # -- receivers -------------------------------------------------------------------------
 
@@ -289,7 +314,8 @@ class Session:
             return
         self._closed_notified = True
         self.counters.sessions_closed += 1
-        self._safely("on_close", self.connection.on_close)
+        if self._pending_open is None:  # one still waiting to open never opened to the app
+            self._safely("on_close", self.connection.on_close)
 
     def _safely(self, what: str, func: Callable[..., object], *args: object) -> bool:
         """Run application code (through the connection's :meth:`~.SockJSConnection.

@@ -15,6 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 from django.core.signals import setting_changed
 from gevent.event import Event
@@ -120,9 +121,19 @@ class SignalCommunicator:
         host: str = DEFAULT_HOST,
         remote_addr: str = "127.0.0.1",
         url_kwargs: Mapping[str, Any] | None = None,
+        recovery: str | None = None,
     ) -> None:
         if user is not None and client is not None:
             raise TypeError("give user= or client=, not both")
+        # What made it, for reconnected(): the same client (its cookies, once connected).
+        self._made: dict[str, Any] = dict(
+            path=path, user=user, client=client, cookies=cookies, headers=headers,
+            query_string=query_string, origin=origin, host=host, remote_addr=remote_addr,
+            url_kwargs=url_kwargs,
+        )  # fmt: skip
+        self._recovery = recovery
+        if recovery is not None:
+            query_string = "&".join(filter(None, [query_string, "recovering=1"]))
         self.match = _resolve(path, url_kwargs)
         self.server: SockJSServer = self.match.server
         self.user = user
@@ -201,9 +212,24 @@ class SignalCommunicator:
         self.receiver, self.session = receiver, receiver.session
         receiver.wake = self._wakeup.set
         self._pull()
+        if self._recovery is not None and not self._closed:
+            self.send_raw(self._recovery)  # where it stands, first: the server opens with it
         if self._closed:
             return ConnectResult(False, self.close_code)
         return ConnectResult(True, None)
+
+    def recovery(self) -> str:
+        """What this client says first when it reconnects, as SignalSocket does: the
+        :attr:`positions` it has and its :attr:`resume_token` (``recover=...&resume=...``)."""
+        recover = ",".join("%s~%s" % item for item in self.positions.items())
+        return urlencode({"recover": recover, "resume": self.resume_token})
+
+    def reconnected(self) -> SignalCommunicator:
+        """A new communicator for the same client (the same user, cookies and request) that
+        reconnects as SignalSocket does after a drop, with this one's :meth:`recovery`: call
+        its ``connect()`` (or use it in ``with``); it gets what this one missed, and its
+        connection keeps this one's id."""
+        return SignalCommunicator(**self._made, recovery=self.recovery())
 
     def disconnect(self, code: int = 1000) -> None:
         """Close the connection from the client's side (a tab closed): the class's
@@ -310,6 +336,7 @@ class SignalCommunicator:
             cookies.update(login_cookies(self.user))
         if self.client is not None:
             cookies.update({name: morsel.value for name, morsel in self.client.cookies.items()})
+        self._made.update(user=None, client=None, cookies=cookies)  # the same browser again
         headers = dict(self.headers)
         if cookies:
             headers["cookie"] = "; ".join("%s=%s" % item for item in cookies.items())

@@ -36,23 +36,29 @@ def fresh_backends():
 
 
 class Client:
-    """A browser's side of one xhr-polling session on a connection class."""
+    """A browser's side of one xhr-polling session on a connection class. Every client of a
+    test is the same browser (the same ``sockjs_key`` cookie) unless given cookies of its own.
+    ``recovery``: what a reconnecting SignalSocket says first (``recover=...&resume=...``),
+    after an opening request marked ``?recovering=1``."""
 
-    def __init__(self, cls, cookies=None, query="", headers=None, remote_addr="10.1.2.3"):
+    def __init__(
+        self, cls, cookies=None, query="", headers=None, remote_addr="10.1.2.3", recovery=None
+    ):
         self.server = SockJSServer(cls)
         self.session_id = "s%d" % next(_ids)
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         self.headers["cookie"] = "; ".join(
-            "%s=%s" % kv
-            for kv in {"sockjs_key": "client%s" % self.session_id, **(cookies or {})}.items()
+            "%s=%s" % kv for kv in {"sockjs_key": "browser", **(cookies or {})}.items()
         )
-        self.query = query
+        self.query = query if recovery is None else "&".join(filter(None, [query, "recovering=1"]))
         self.remote_addr = remote_addr
         opened = self._post("xhr")
         # The first poll: "o", or, for a session on_open rejected, its close frame alone.
         self.first = opened.receiver.pull(0).chunks
         self.session = opened.receiver.session
         self.connection = self.session.connection
+        if recovery is not None:
+            self.send(None, raw=recovery)
 
     def _post(self, transport, body=b""):
         request = Request(

@@ -49,6 +49,7 @@ class Away:
         return events
 
     def query(self) -> str:
+        """What SignalSocket says first when it reconnects."""
         recover = ",".join("%s~%s" % item for item in self.positions.items())
         return urlencode({"recover": recover, "resume": self.resume})
 
@@ -121,7 +122,7 @@ def test_a_returning_client_gets_what_it_missed_in_order_once(client_for):
     first.session.close()  # its network went
     for n in range(3, 6):
         tick.send(sender=None, n=n)  # while away
-    again = client_for(Room, query=away.query())
+    again = client_for(Room, recovery=away.query())
     tick.send(sender=None, n=6)
     assert ticks(away.read(again)) == [3, 4, 5, 6]
 
@@ -171,7 +172,7 @@ def test_what_came_while_away_is_replayed_in_streams_the_client_had_nothing_of(
     tick.send(sender=None, n=1)  # said while away
     Room.send_to("connection", connection_id, "private", {"n": 2})
     Room.send_to("user", user.pk, "dm", {"n": 3})
-    again = client_for(Room, cookies=alice, query=away.query())
+    again = client_for(Room, cookies=alice, recovery=away.query())
     events = on.read(again, away, 3)
     assert said(events) == [("dm", 3), ("private", 2), ("tick", 1)]
     assert [e for e in events if e.get("event") == "gap"] == []
@@ -188,7 +189,7 @@ def test_a_gap_older_than_the_history_is_said(client_for):
     client.session.close()
     for n in range(1, 10):
         tick.send(sender=None, n=n)  # more than the 3 kept
-    events = away.read(client_for(Room, query=away.query()))
+    events = away.read(client_for(Room, recovery=away.query()))
     assert ticks(events) == []  # nothing half-replayed: the app refetches its state
     [gap] = [e for e in events if e.get("event") == "gap"]
     room = stream_id("clientsignal:" + Room.channel_name())
@@ -204,13 +205,13 @@ def test_a_position_of_a_lost_history_is_a_gap_once(client_for, on):
     on.read(client, away, 1)
     sid = stream_id("clientsignal:" + Room.channel_name())
     away.positions[sid] = "deadbeef:1-0"  # another epoch: the history it was in is gone
-    again = client_for(Room, query=away.query())
+    again = client_for(Room, recovery=away.query())
     events = on.read(again, away, 1)
     assert [e["event"] for e in events] == ["gap"]
     assert away.positions[sid].split(":")[0] != "deadbeef"  # given the stream's head instead
     again.session.close()
     tick.send(sender=None, n=1)
-    events = on.read(client_for(Room, query=away.query()), away, 1)
+    events = on.read(client_for(Room, recovery=away.query()), away, 1)
     assert [(e["event"], e["data"]["n"]) for e in events] == [("tick", 1)]  # and no gap again
 
 
@@ -248,7 +249,7 @@ def test_groups_joined_in_on_open_are_recovered_and_the_user_stream_too(client_f
     away.read(client)
     client.session.close()
     clientsignal.send_to_group("team-a", "news", {"n": 2})
-    events = away.read(client_for(Team, query=away.query()))
+    events = away.read(client_for(Team, recovery=away.query()))
     assert [(e["event"], e["data"]["n"]) for e in events] == [("news", 2)]
 
 
@@ -286,7 +287,7 @@ def test_a_group_joined_after_the_open_gives_its_head_at_once(client_for, on):
     assert group in away.positions
     client.session.close()
     Team.send_to("group", "team-b", "news", {"n": 1})  # while away
-    events = on.read(client_for(Team, query=away.query()), away, 1)
+    events = on.read(client_for(Team, recovery=away.query()), away, 1)
     assert said(events) == [("news", 1)] and events[0]["s"] == group
 
 
@@ -318,7 +319,7 @@ def test_the_connection_goes_on_with_its_id_and_its_own_stream(client_for):
     away.read(client)
     client.session.close()
     clientsignal.send_to_connection(old_id, "private", {"n": 2})  # while away
-    again = client_for(Mine, query=away.query())
+    again = client_for(Mine, recovery=away.query())
     assert again.connection.id == old_id
     assert [e["data"]["n"] for e in away.read(again)] == [2]
 
@@ -335,9 +336,44 @@ def test_a_resume_token_is_its_own_class_and_users_only(client_for):
     away.read(mine)
     token = away.resume
     forged = token[:-2] + ("yy" if token.endswith("xx") else "xx")
-    assert client_for(Other, query=urlencode({"resume": token})).connection.id != mine.connection.id
-    assert client_for(Mine, query=urlencode({"resume": forged})).connection.id != mine.connection.id
-    assert client_for(Mine, query=urlencode({"resume": token})).connection.id == mine.connection.id
+
+    def resumed(cls, token, **kwargs):
+        return client_for(cls, recovery=urlencode({"resume": token}), **kwargs).connection.id
+
+    assert resumed(Other, token) != mine.connection.id
+    assert resumed(Mine, forged) != mine.connection.id
+    assert resumed(Mine, token, cookies={"sockjs_key": "another-browser"}) != mine.connection.id
+    assert resumed(Mine, token) == mine.connection.id
+
+
+def test_a_resume_token_is_taken_from_the_first_message_only_and_from_its_own_cookie(
+    client_for,
+):
+    """Not from a URL (logged by proxies and servers), nor from another browser: the client
+    is told its connection's stream is a gap, and gets nothing that was sent to it."""
+
+    class Mine(SignalConnection):
+        history = True
+
+    away = Away()
+    mine = client_for(Mine)
+    away.read(mine)
+    old_id = mine.connection.id
+    mine.session.close()
+    clientsignal.send_to_connection(old_id, "private", {"n": 1})
+    own = stream_id("clientsignal:connection:" + old_id)
+    for refused in (
+        client_for(Mine, query=away.query()),  # in the URL, as clients did before
+        client_for(Mine, recovery=away.query(), cookies={"sockjs_key": "another-browser"}),
+    ):
+        events = Away().read(refused)
+        assert refused.connection.id != old_id
+        assert [e for e in events if e.get("event") == "private"] == []
+        [gap] = [e["data"]["streams"] for e in events if e.get("event") == "gap"]
+        assert {"id": own, "name": "connection"} in gap
+    again = client_for(Mine, recovery=away.query())
+    assert again.connection.id == old_id
+    assert [e["data"] for e in away.read(again) if e.get("event") == "private"] == [{"n": 1}]
 
 
 def test_streams_of_other_connections_are_not_replayed(client_for):
@@ -352,7 +388,7 @@ def test_streams_of_other_connections_are_not_replayed(client_for):
     # An attacker who learns the victim's stream id and position (not its resume token).
     attacker = Away()
     attacker.positions = {sid: "%s:0-0" % p.split(":")[0] for sid, p in victim.positions.items()}
-    events = attacker.read(client_for(Private, query=attacker.query()))
+    events = attacker.read(client_for(Private, recovery=attacker.query()))
     assert [e for e in events if e.get("event") == "secret"] == []
 
 
@@ -367,10 +403,27 @@ def test_a_class_without_history_behaves_as_before(client_for):
     assert client.events() == [{"event": "tick", "data": {"n": 1, "sender": None}}]
 
 
-@pytest.mark.parametrize("recover", ["", "garbage", "~", "a~b~c", "x" * 20000])
-def test_nonsense_recovery_requests_open_a_normal_session(client_for, recover):
+@pytest.mark.parametrize(
+    "recovery",
+    [
+        "",
+        "garbage",
+        "recover=~",
+        "recover=a~b~c",
+        "recover=" + "x" * 20000,
+        "resume=" + "f" * 32 + ":x:y",
+        "resume=%00&resume=%FF%FE",
+        '{"event": "tick", "data": {}}',
+    ],
+)
+@pytest.mark.parametrize("where", ["url", "message"])
+def test_nonsense_recovery_requests_open_a_normal_session(client_for, recovery, where):
     Room, tick = numbered()
-    client = client_for(Room, query=urlencode({"recover": recover}))
+    if where == "url":
+        client = client_for(Room, query=recovery if "=" in recovery else "recover=" + recovery)
+    else:
+        client = client_for(Room, recovery=recovery)
+    assert not client.session.is_closed
     tick.send(sender=None, n=1)
     assert ticks(Away().read(client)) == [1]
 
@@ -427,7 +480,7 @@ def test_a_stream_that_lost_messages_says_so_live_and_in_a_replay(client_for):
     tick.send(sender=None, n=1)
     backend.publish(channel, Envelope(lost=True), Room.broadcast_history())
     tick.send(sender=None, n=2)
-    events = away.read(client_for(Room, query=away.query()))
+    events = away.read(client_for(Room, recovery=away.query()))
     assert ticks(events) == []  # nothing half-replayed: the app refetches
     assert [e["data"]["streams"] for e in events if e.get("event") == "gap"] == [
         [{"id": room, "name": "Room"}]

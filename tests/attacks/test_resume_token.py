@@ -93,7 +93,6 @@ def named(events: list[dict], event: str) -> list[dict]:
     return [e["data"] for e in events if e.get("event") == event]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22.5: the token is bound to no credential")
 @pytest.mark.timeout(60)
 def test_a_resume_token_from_another_cookie_is_refused(site) -> None:
     server, _log = site
@@ -137,7 +136,6 @@ async () => {
 """
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22.5: the token travels in every URL")
 @pytest.mark.browser
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("transport", ["websocket", "xhr-polling"])

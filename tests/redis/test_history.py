@@ -160,14 +160,17 @@ def test_heads_take_one_round_trip_and_say_nothing_without_redis(backend, redis_
 
 
 def recovered(url, away, timeout=10):
-    """A client reconnecting with what it remembers; its first events after hello."""
-    query = urlencode(
+    """A client reconnecting with what it remembers, as SignalSocket does: its opening
+    request says it is recovering, its first message where it stands."""
+    recovery = urlencode(
         {
             "recover": ",".join("%s~%s" % i for i in away["positions"].items()),
             "resume": away["resume"],
         }
     )
-    return SignalClient(url, query=query, background=True, timeout=timeout)
+    client = SignalClient(url, query="recovering=1", background=True, timeout=timeout)
+    client.ws.send(json.dumps([recovery]))
+    return client
 
 
 def read(client, away, count):

@@ -8,7 +8,7 @@ import time
 from django.contrib.auth.models import Permission, User
 from django.test import TestCase, override_settings
 
-from clientsignal import send_to_group
+from clientsignal import send_to_connection, send_to_group
 from clientsignal.backends import get_backend
 from clientsignal.backends.streams import stream_id
 from clientsignal.testing import (
@@ -129,6 +129,22 @@ class CommunicatorTests(TestCase):
             alice.send("join", {"group": "kept"})
             self.assertEqual(alice.receive(), ("joined", {"user": "alice"}))
             self.assertIn(stream_id(backend.target_channel("group", "kept")), alice.positions)
+
+    def test_a_reconnected_client_gets_what_it_missed_and_keeps_its_connection(self) -> None:
+        class Kept(rooms.RoomConnection):
+            history = True
+
+        alice = SignalCommunicator(Kept, user=self.alice, url_kwargs={"room_id": 7})
+        alice.connect()
+        connection_id = alice.connection.id
+        alice.disconnect()  # her network went
+        send_to_connection(connection_id, "note", {"n": 1})
+        rooms.said.send(sender=None, room_id=7, text="meanwhile", by="bob")
+        with alice.reconnected() as again:
+            self.assertEqual(again.connection.id, connection_id)
+            received = sorted([again.receive(), again.receive()])
+            self.assertEqual(received, sorted([("note", {"n": 1}), said("meanwhile", "bob")]))
+            self.assertTrue(again.receive_nothing())
 
     def test_an_unknown_path_says_which_prefixes_there_are(self) -> None:
         with self.assertRaisesRegex(LookupError, "/rooms/<int:room_id>"):

@@ -371,3 +371,65 @@ def test_session_limit():
     assert (refused.status, refused.body) == (503, b"Too many sessions.")
     srv.tick(100)  # "a" expires
     assert isinstance(post(srv, "/0/c/xhr", 100), Stream)
+
+
+# -- a connection that opens with its client's first message -----------------------------------
+
+
+class OpensWithMessage(SockJSConnection):
+    """Opens with its first message when the opening request says ``?later=1``; refuses a
+    client whose opening says ``who=nobody``; records what it saw."""
+
+    seen: list = []
+
+    def opens_with_message(self, request):
+        return request.query.get("later") == "1"
+
+    def on_open(self, request):
+        OpensWithMessage.seen.append(("open", request.query))
+        if request.query.get("who") == "nobody":
+            self.reject(4401, "Login required")
+
+    def on_message(self, message):
+        OpensWithMessage.seen.append(("message", message))
+
+    def on_close(self):
+        OpensWithMessage.seen.append(("close",))
+
+
+def send(srv, session, now, *messages):
+    assert post(srv, "/0/%s/xhr_send" % session, now, json.dumps(messages).encode()).status == 204
+
+
+def test_a_connection_opens_with_its_first_message_as_more_query_string():
+    OpensWithMessage.seen = []
+    srv = server(OpensWithMessage)
+    stream = srv.handle(
+        Request("POST", "/0/s1/xhr", query_string="later=1&room=7", headers=CLIENT), 0
+    )
+    assert stream.receiver.pull(0).chunks == [b"o\n"]  # open for the client at once
+    assert OpensWithMessage.seen == []  # not for the application yet
+    send(srv, "s1", 0.1, "who=alice&token=x%3Ay", "hello")
+    assert OpensWithMessage.seen == [
+        ("open", {"later": "1", "room": "7", "who": "alice", "token": "x:y"}),
+        ("message", "hello"),
+    ]
+
+
+def test_a_connection_refused_by_its_first_message_closes_after_its_open_frame():
+    OpensWithMessage.seen = []
+    srv = server(OpensWithMessage)
+    opened = srv.handle(Request("POST", "/0/s2/xhr", query_string="later=1", headers=CLIENT), 0)
+    assert opened.receiver.pull(0).chunks == [b"o\n"]
+    send(srv, "s2", 0.1, "who=nobody", "hello")
+    assert OpensWithMessage.seen == [("open", {"later": "1", "who": "nobody"}), ("close",)]
+    _receiver, pulled = poll(srv, "s2", 0.2)
+    assert pulled.chunks == [b'c[4401,"Login required"]\n']
+
+
+def test_a_connection_that_never_got_its_first_message_never_opened_nor_closed():
+    OpensWithMessage.seen = []
+    srv = server(OpensWithMessage)
+    srv.handle(Request("POST", "/0/s3/xhr", query_string="later=1", headers=CLIENT), 0)
+    srv.store.expire(3600)  # its client went away
+    assert OpensWithMessage.seen == []

@@ -30,8 +30,11 @@
  * History: messages of a stream the server keeps carry {"s": stream, "p": position}; the
  * socket remembers the last position of each, the positions the server gives for the streams
  * it has had no message of yet ({"positions": {stream: position}}), and the resume token
- * ({"resume": token}), and asks for what it missed when it reconnects (?recover=...&resume=...,
- * or the third field of "sub" for a channel). What cannot be replayed comes as a `gap` event
+ * ({"resume": token}), and asks for what it missed when it reconnects: its opening request says
+ * ?recovering=1 and its first message is "recover=...&resume=..." (the third field of "sub" for
+ * a channel), so that the token is in no URL (proxies and servers log those); such a socket
+ * fires `open` on the server's first message, once the server accepted it. What cannot be
+ * replayed comes as a `gap` event
  * ({streams: [{id, name}]}): refetch the state it concerns. A stream that lost messages while
  * the socket was open (a server outage) says so with a `gap` too, at its position.
  *
@@ -93,6 +96,8 @@
     this._nextCall = 1;
     this._positions = {};  // stream id -> position of the last message seen
     this._resume = '';
+    // Sent the recovery as its first message: open once the server's first message comes.
+    this._recovering = false;
     this._attempt = 0;
     this._timer = null;
     this._stopped = false;
@@ -117,6 +122,7 @@
   Object.defineProperty(SignalSocket.prototype, 'readyState', {
     get: function () {
       if (this._mux) { return this._state; }
+      if (this._recovering) { return CONNECTING; }
       return this._sock ? this._sock.readyState : CLOSED;
     }
   });
@@ -213,7 +219,7 @@
       this._mux.send(this._topic, text);
       return true;
     }
-    if (!this._mux && this._sock && this._sock.readyState === OPEN) {
+    if (!this._mux && this._sock && this._sock.readyState === OPEN && !this._recovering) {
       this._sock.send(text);
       return true;
     }
@@ -284,18 +290,29 @@
     }
     this._state = CONNECTING;
     var self = this;
-    var url = withQuery(this.url, this._recovery());
+    var recovery = this._recovery();
+    var url = withQuery(this.url, recovery ? 'recovering=1' : '');
     var sock = this._sock = new this._SockJS(url, null, sockjsOptions(this.options));
+    this._recovering = false;
     sock.onopen = function () {
       if (sock !== self._sock) { return; }
-      self._opened();
+      if (!recovery) { self._opened(); return; }
+      // Where it stands goes first, in a message (never in the URL); the server opens the
+      // connection with it, and answers (or refuses, closing) before anything else.
+      sock.send(recovery);
+      self._recovering = true;
     };
     sock.onmessage = function (e) {
       if (sock !== self._sock) { return; }
+      if (self._recovering) {
+        self._recovering = false;
+        self._opened();
+      }
       self._receive(e.data);
     };
     sock.onclose = function (e) {
       if (sock !== self._sock) { return; }
+      self._recovering = false;
       self._closed({code: e.code, reason: e.reason, wasClean: e.wasClean}, true);
     };
   };
