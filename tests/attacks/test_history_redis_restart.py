@@ -1,7 +1,8 @@
 """History's promise across a Redis restart: clients of a history class on two workers, over
 websocket and xhr-polling (the real SignalSocket and sockjs-client in headless Chromium), get
 every numbered broadcast that an outside process publishes while Redis is killed and started
-again empty, or a ``gap`` naming the stream where they missed some: never silence.
+again empty, or a ``gap`` naming the stream where they missed some: never silence. One page of
+each transport also loses its connection while Redis is away, and reconnects meanwhile.
 
 Three kinds of message are at stake: those published while Redis is down (the publisher's
 call fails: lost for everyone), those published after Redis answers again but before each
@@ -122,7 +123,9 @@ def test_no_message_is_lost_silently_across_a_redis_restart(browser, start, redi
     life); ``snapshot``: with what it saved a moment before it was killed (the same history,
     without its last messages)."""
     with start(workers=2, backend=redis.url) as server:
-        pages = [page for kind in TRANSPORTS for page in open_pages(browser, server, kind)]
+        by_transport = {kind: open_pages(browser, server, kind) for kind in TRANSPORTS}
+        pages = [page for kind in TRANSPORTS for page in by_transport[kind]]
+        droppers = [by_transport[kind][0] for kind in TRANSPORTS]
         publisher = Publisher(redis.url, 0.025)
         try:
             for page in pages:
@@ -135,6 +138,15 @@ def test_no_message_is_lost_silently_across_a_redis_restart(browser, start, redi
                 wait_for(lambda: len(publisher.results) >= saved + 10, 10, "more publishes")
             redis.kill()
             down = len(publisher.results)
+            wait_for(lambda: publisher.count(False, down) >= 20, 20, "publishes to fail")
+            # A page of each transport loses its connection meanwhile, and reconnects to a
+            # worker that cannot read what it missed (Redis is away).
+            for page in droppers:
+                page.evaluate("sock._sock.close()")
+            for page in droppers:
+                page.wait_for_function(
+                    "heard.filter(e => e[0] === 'open').length >= 2", timeout=20000
+                )
             # Down long enough (60 publishes, 1.5 s) for the workers' subscribers to wait
             # longer between attempts: some publishes work again before they are back.
             wait_for(lambda: publisher.count(False, down) >= 60, 20, "publishes to fail")
@@ -160,10 +172,12 @@ def test_no_message_is_lost_silently_across_a_redis_restart(browser, start, redi
             silent = silent_losses(log, last)
             losses["%s on %d" % (page.transport, page.pid)] = silent
             report.append(
-                "%s (worker %d): heard %d, missed %d, gap events %d, missed silently %d"
+                "%s (worker %d, opened %d times): heard %d, missed %d, gap events %d, missed "
+                "silently %d"
                 % (
                     page.transport,
                     page.pid,
+                    sum(1 for entry in log if entry[0] == "open"),
                     len(numbers),
                     last + 1 - len(numbers),
                     sum(1 for entry in log if entry[0] == "gap"),
