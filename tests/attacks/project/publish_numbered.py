@@ -1,7 +1,8 @@
 """A plain Python process (no gevent) that publishes /history's ``numbered`` broadcasts
 through Redis, as a task worker or a management command would: 0, 1, 2... one every INTERVAL
 seconds until a line ``stop`` arrives on stdin, then one more. One JSON line per publish on
-stdout: ``{"n": n, "ok": true}`` (false: the backend counted a failed publish).
+stdout: ``{"n": n, "ok": true, "t": ms}`` (false: the backend counted a failed publish; ``t``:
+when the publish began, in ms since the epoch).
 
 ATTACK_BACKEND=redis://... python publish_numbered.py INTERVAL
 """
@@ -10,6 +11,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 import django
 
@@ -25,9 +27,10 @@ threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True)
 
 
 def publish(n: int) -> None:
-    errors = stats["publish_errors"]
+    errors, started = stats["publish_errors"], time.time()
     numbered.send(sender=None, n=n)
-    print(json.dumps({"n": n, "ok": stats["publish_errors"] == errors}), flush=True)
+    ok = stats["publish_errors"] == errors
+    print(json.dumps({"n": n, "ok": ok, "t": started * 1000}), flush=True)
 
 
 n = 0

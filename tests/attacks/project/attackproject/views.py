@@ -51,20 +51,22 @@ HISTORY_PAGE = """{% load clientsignal %}<!DOCTYPE html>
   <head>
     {% clientsignal_js %}
     <script>
-      // What the page heard of /history, in order: ["n", number], ["gap", [stream names]],
-      // ["dm", text], ["open"], ["close", code]; the worker and connection of its last open.
+      // What the page heard of /history, in order, each with the time it came (ms):
+      // ["n", number, t], ["gap", [stream names], t], ["dm", text, t], ["open", null, t],
+      // ["close", code, t]; the worker and connection of its last open.
       window.heard = [];
+      function hear(kind, value) { heard.push([kind, value, Date.now()]); }
       window.sock = new SignalSocket('/history', {
         transports: [{{ transport_json|safe }}], multiplex: null, minDelay: 200, maxDelay: 1000
       });
       sock.on('hello', function (data) { window.hello = data; });
-      sock.on('numbered', function (data) { heard.push(['n', data.n]); });
-      sock.on('dm', function (data) { heard.push(['dm', data.text]); });
+      sock.on('numbered', function (data) { hear('n', data.n); });
+      sock.on('dm', function (data) { hear('dm', data.text); });
       sock.on('gap', function (data) {
-        heard.push(['gap', data.streams.map(function (s) { return s.name; })]);
+        hear('gap', data.streams.map(function (s) { return s.name; }));
       });
-      sock.on('open', function () { heard.push(['open']); });
-      sock.on('close', function (info) { heard.push(['close', info.code]); });
+      sock.on('open', function () { hear('open', null); });
+      sock.on('close', function (info) { hear('close', info.code); });
     </script>
   </head>
   <body></body>
