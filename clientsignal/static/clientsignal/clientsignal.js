@@ -44,6 +44,9 @@
  * with "sub,<path>" and closed with "uns,<path>", its messages travelling as
  * "msg,<path>,<json>". Opening or closing a channel never reconnects the others.
  */
+// The UMD wrapper: the global SignalSocket in a page, module.exports under CommonJS. The npm
+// package's modules are built (scripts/build_npm.js) from the factory alone, the function
+// signalSocketFactory: from its line to the `}));` that ends this file.
 (function (root, factory) {
   'use strict';
   if (typeof module === 'object' && module.exports) {
@@ -53,7 +56,7 @@
   } else {
     root.SignalSocket = factory(root.SockJS);
   }
-}(typeof self !== 'undefined' ? self : this, function (GlobalSockJS) {
+}(typeof self !== 'undefined' ? self : this, function signalSocketFactory(GlobalSockJS) {
   'use strict';
 
   // The multiplexed service the template tag named on this script, if any.
