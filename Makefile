@@ -17,7 +17,7 @@ METADATA := setup.cfg pyproject.toml
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install static test lint demo bench release
+.PHONY: install static test lint demo bench release npm
 
 # The package with its test extras, and the npm packages of the JS and Node tests.
 install: $(VENV)/.installed-test node_modules/.package-lock.json
@@ -111,3 +111,10 @@ $(VENV_RELEASE)/.installed:
 
 release: $(VENV_RELEASE)/.installed
 	DIST=$(abspath $(DIST)) $(VENV_RELEASE)/bin/python scripts/release.py
+
+# The npm package django-clientsignal (npm/), packed into $(DIST)/: npm pack's prepack builds its
+# modules and types from clientsignal.js and clientsignal.d.ts (scripts/build_npm.js). Node
+# and npm only: nothing is installed.
+npm:
+	mkdir -p $(DIST)
+	cd npm && npm pack --pack-destination $(abspath $(DIST))
