@@ -19,21 +19,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "redis: starts its own redis-server")
 
 
-# The echo services run without Django, as the README's command runs them (the Django tests of
-# the same run set DJANGO_SETTINGS_MODULE in this process's environment).
-NO_DJANGO = {"DJANGO_SETTINGS_MODULE": ""}
-
-
 @pytest.fixture(scope="session")
 def echo_server() -> Iterator[GunicornServer]:
     """The protocol suite's four services under gunicorn, one gevent-websocket worker."""
-    with GunicornServer("clientsignal.echo:application", workers=1, env=NO_DJANGO) as server:
+    with GunicornServer("clientsignal.echo:application", workers=1) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def echo_server_multi() -> Iterator[GunicornServer]:
-    with GunicornServer("clientsignal.echo:application", workers=2, env=NO_DJANGO) as server:
+    with GunicornServer("clientsignal.echo:application", workers=2) as server:
         yield server
 
 
@@ -48,7 +43,7 @@ def echo_cluster() -> Iterator[GunicornServer]:
     """The same services on four workers sharing HTTP sessions through a redis-server of their
     own (``server.redis``); the protocol tests run against it too."""
     with RedisServer() as redis:
-        env = {"CLIENTSIGNAL_ECHO_REDIS": redis.url, **NO_DJANGO}
+        env = {"CLIENTSIGNAL_ECHO_REDIS": redis.url}
         with GunicornServer("clientsignal.echo:application", workers=4, env=env) as server:
             server.redis = redis  # type: ignore[attr-defined]
             yield server

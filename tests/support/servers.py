@@ -171,6 +171,9 @@ class GunicornServer(_Process):
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
+        # The Django settings of the test process (tests/api's, set by its conftest in the same
+        # xdist worker) are never the served project's: its wsgi.py or the test names them.
+        env.pop("DJANGO_SETTINGS_MODULE", None)
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(self._cwd), str(REPO), env.get("PYTHONPATH", "")])
         )
