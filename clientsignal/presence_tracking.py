@@ -60,12 +60,7 @@ class PresenceTracking:
 
     def _presence_event(self, place: str, event: str, where: str, entry: Entry) -> None:
         if self.presence_events:
-            [user] = summary([entry])
-            data = {"user": user["user"], "where": where}
-            sender = cast("type[BaseSignalConnection]", type(self))
-            publishing.publish(
-                sender, lambda _backend: place, event, data, exclude=self.id, on_commit=False
-            )
+            _publish_event(type(self), place, event, where, entry, exclude=self.id)
 
     if TYPE_CHECKING:
         id: str
@@ -80,6 +75,37 @@ class PresenceTracking:
 
         @classmethod
         def url_channel(cls, backend: BaseBackend, url_kwargs: dict[str, Any]) -> str: ...
+
+
+def announce_departures(backend: BaseBackend, departures: list[tuple[str, Entry]]) -> int:
+    """Send ``leave`` for users whose entries expired without being removed (their worker
+    died: see :meth:`.BaseBackend.refresh_presence`), as their own connection would have:
+    through a connection of this process in that place whose class has ``presence_events``,
+    with its name for the place. Returns how many were sent."""
+    sent = 0
+    for place, entry in departures:
+        for member in backend.hub.members(place):
+            if not isinstance(member, PresenceTracking) or not member.presence_events:
+                continue
+            where = member._places.get(place)
+            if where is None:
+                continue
+            _publish_event(type(member), place, "leave", where, entry)
+            sent += 1
+            break
+    return sent
+
+
+def _publish_event(
+    cls: type, place: str, event: str, where: str, entry: Entry, exclude: str | None = None
+) -> None:
+    """``join`` or ``leave`` of ``entry``'s user, to the connections in ``place``."""
+    [user] = summary([entry])
+    data = {"user": user["user"], "where": where}
+    sender = cast("type[BaseSignalConnection]", cls)
+    publishing.publish(
+        sender, lambda _backend: place, event, data, exclude=exclude, on_commit=False
+    )
 
 
 def presence(group: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from .backends import all_backends, presence
 from .gevent_io import gunicorn_worker
 from .gevent_io.forwarding import SessionCluster
 from .gevent_io.http import clock
+from .presence_tracking import announce_departures
 from .services import Services
 from .serving_checks import runserver_message, served_by_runserver
 
@@ -133,7 +134,12 @@ class Worker:
         if now >= self._next_presence:
             self._next_presence = now + presence.REFRESH
             for backend in all_backends():
-                backend.refresh_presence()
+                try:
+                    departures = backend.refresh_presence()
+                    if departures:
+                        announce_departures(backend, departures)
+                except Exception:
+                    logger.exception("refreshing presence failed")
         if now >= self._next_stats:
             self._next_stats = now + stats.PUBLISH_INTERVAL
             try:

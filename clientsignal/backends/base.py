@@ -118,6 +118,10 @@ class LocalHub:
     def channels(self) -> list[str]:
         return list(self._channels)
 
+    def members(self, channel: str) -> list[Member]:
+        """The connections of this process on ``channel``."""
+        return list(self._channels.get(channel, {}).values())
+
     def count(self, channel: str | None = None) -> int:
         if channel is None:
             return len(self._joined)
@@ -243,9 +247,14 @@ class BaseBackend:
         """The entries of ``place``, in every process the backend reaches."""
         raise NotImplementedError
 
-    def refresh_presence(self) -> None:
+    def refresh_presence(self) -> list[tuple[str, Entry]]:
         """Keep this process's entries alive (the worker's reaper calls it every few
-        seconds); a backend whose entries cannot outlive their process does nothing."""
+        seconds), and remove the expired entries of the places this process has entries in
+        (those of a process that died without removing its own). Returns ``(place, entry)``
+        for each user who thereby left a place (no live entry of theirs is left there), once
+        across every process. A backend whose entries cannot outlive their process does
+        nothing and returns none."""
+        return []
 
     def close(self) -> None:
         """Release connections and greenlets (tests, shutdown)."""

@@ -5,7 +5,9 @@ An entry is one connection: its user (id and name, or none for an anonymous visi
 id and the worker that holds it. With Redis, each worker refreshes its entries every
 :data:`REFRESH` seconds and an entry counts for :data:`TTL` seconds after its last refresh,
 so the entries of a worker that died without closing anything (SIGKILL) vanish within
-:data:`TTL` seconds, with no clean-up to run.
+:data:`TTL` seconds, with no clean-up to run. The next refresh of another worker with entries
+in the same place removes them, and says which users thereby left (``leave`` events, within
+:data:`TTL` + :data:`REFRESH` seconds).
 """
 
 from __future__ import annotations

@@ -167,14 +167,31 @@ end
 return n
 """
 # KEYS: the place's set. ARGV: ttl in ms, then this worker's entries there: refreshed, and
-# the expired entries of any worker removed.
+# the expired entries of any worker (one that died without removing its own) removed.
+# Returns one removed entry per user who has no live entry left there: whoever removes it
+# (once, atomically) says that user left.
 _PRESENCE_REFRESH = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end
 if #ARGV > 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return 0
+local left = {}
+if #expired > 0 then
+  local here = {}
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do
+    here[string.match(m, '^[^|]*')] = true
+  end
+  for _, m in ipairs(expired) do
+    local user = string.match(m, '^[^|]*')
+    if user ~= '' and not here[user] then
+      here[user] = true
+      left[#left + 1] = m
+    end
+  end
+end
+return left
 """
 # KEYS: the place's set. The live entries.
 _PRESENCE_LIVE = """
@@ -472,20 +489,27 @@ class RedisBackend(BaseBackend):
             return list(self._present.get(place, {}).values())
         return [Entry.parse(key.decode("utf-8")) for key in keys]
 
-    def refresh_presence(self) -> None:
+    def refresh_presence(self) -> list[tuple[str, Entry]]:
         if not self._present or not self.available():
-            return
+            return []
+        places = list(self._present)
         try:
             pipe = self._publisher.pipeline(transaction=False)
-            for place, entries in self._present.items():
+            for place in places:
                 self._presence_refresh(
                     keys=[_presence_key(place)],
-                    args=[int(TTL * 1000), *(e.key() for e in entries.values())],
+                    args=[int(TTL * 1000), *(e.key() for e in self._present[place].values())],
                     client=pipe,
                 )
-            pipe.execute()
+            results = pipe.execute()
         except (redis.RedisError, OSError) as error:
             self.command_failed(error)
+            return []
+        return [
+            (place, Entry.parse(key.decode("utf-8")))
+            for place, left in zip(places, results, strict=True)
+            for key in left
+        ]
 
     def _presence_change(self, place: str, entry: Entry, change: str) -> int:
         if not self.available():

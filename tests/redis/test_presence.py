@@ -65,8 +65,25 @@ def test_a_killed_workers_connections_vanish_within_the_bound(socket_server, red
     victim, survivor = sorted(by_pid, key=lambda pid: len(by_pid[pid]))
     gone = {"user%d" % (10 + i) for i in by_pid[victim]}
     assert set(present(redis_server.url)) >= gone
+    # A watcher on the surviving worker: it hears every user of the killed worker leave.
+    watcher = clients[by_pid[survivor][0]]
+    watcher.pending.clear()
     os.kill(victim, signal.SIGKILL)  # no close handler runs there
     killed = time.monotonic()
     wait_for(lambda: not gone & set(present(redis_server.url)), TTL + REFRESH + 5, "vanished")
     assert time.monotonic() - killed <= TTL + REFRESH  # the documented bound, with one refresh
     assert {"user%d" % (10 + i) for i in by_pid[survivor]} <= set(present(redis_server.url))
+    left = {}
+    while set(left) < gone:
+        try:
+            event = watcher.next_event(timeout=TTL + REFRESH + 1 - (time.monotonic() - killed))
+        except TimeoutError:
+            raise AssertionError(
+                "leave events heard: %s; never heard for %s"
+                % (sorted(left), sorted(gone - set(left)))
+            ) from None
+        if event["event"] == "leave":
+            left.setdefault(event["data"]["user"]["username"], time.monotonic() - killed)
+    assert set(left) == gone  # only the killed worker's users left
+    assert max(left.values()) <= TTL + REFRESH  # the documented bound
+    print("leave events %.1f-%.1f s after SIGKILL" % (min(left.values()), max(left.values())))
