@@ -20,6 +20,7 @@ _EXPORTS = {
     "broadcast": ".connection",
     "listen": ".connection",
     "presence": ".presence_tracking",
+    "reauthenticate": ".revocation",
     "send_to_connection": ".connection",
     "send_to_group": ".connection",
     "send_to_user": ".connection",
@@ -37,6 +38,7 @@ __all__ = [
     "broadcast",
     "listen",
     "presence",
+    "reauthenticate",
     "send_to_connection",
     "send_to_group",
     "send_to_user",
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     )
     from .encoding import SignalEncoder, signal_object_hook
     from .presence_tracking import presence
+    from .revocation import reauthenticate
     from .signals import Signal
 
 

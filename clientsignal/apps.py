@@ -15,6 +15,7 @@ class ClientSignalConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
+        from django.apps import apps
         from django.contrib.auth.signals import user_logged_out
 
         from .logout import close_on_logout
@@ -23,9 +24,24 @@ class ClientSignalConfig(AppConfig):
         checks.register(check_settings, "clientsignal")
         # Logging out closes that Django session's sockets, in every process.
         user_logged_out.connect(close_on_logout, dispatch_uid="clientsignal.close_on_logout")
+        if apps.is_installed("django.contrib.auth"):
+            connect_user_changes()
         import_connections()
         # A socket request reaching Django means wsgi.py forgot the middleware: say so, once.
         watch_requests()
+
+
+def connect_user_changes() -> None:
+    """A user saved with another password or ``is_active``, or deleted: that user's
+    connections check their session again, in every process (see :mod:`.revocation`)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_delete, post_save
+
+    from .revocation import user_deleted, user_saved
+
+    model = get_user_model()
+    post_save.connect(user_saved, sender=model, dispatch_uid="clientsignal.user_saved")
+    post_delete.connect(user_deleted, sender=model, dispatch_uid="clientsignal.user_deleted")
 
 
 def import_connections() -> None:
@@ -269,6 +285,19 @@ def _check_values(conf: Any) -> list[checks.CheckMessage]:
                 "(0: no limit) or None, not %r" % (per_address,),
                 hint="None, the default, is a tenth of gunicorn's worker_connections.",
                 id="clientsignal.E055",
+            )
+        )
+    interval = conf.get("CLIENTSIGNAL_USER_CHECK_INTERVAL")
+    if interval is not None and (
+        isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0
+    ):
+        errors.append(
+            checks.Error(
+                "CLIENTSIGNAL_USER_CHECK_INTERVAL must be a number of seconds, 0 or more, or "
+                "None, not %r" % (interval,),
+                hint="The default is 60.0: a logged-in user's connection is checked against its "
+                "Django session at least that often; None checks only when the user is saved.",
+                id="clientsignal.E056",
             )
         )
     token = conf.get("CLIENTSIGNAL_STATS_TOKEN")

@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     # counted as they are accepted, before a request is read; None: a tenth of
     # worker_connections; 0: no limit. The trusted proxies' are not counted.
     "CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS": None,
+    # Seconds after which a logged-in user's connection is authenticated again from its
+    # Django session (at its next event, or by the worker's sweep); None: only when the user
+    # is saved with another password or is_active. See clientsignal/reauthentication.py.
+    "CLIENTSIGNAL_USER_CHECK_INTERVAL": 60.0,
 }
 
 SOCKJS_STATIC_PATH = "clientsignal/sockjs.min.js"
@@ -149,6 +153,11 @@ def database_connections() -> int:
 
 def database_wait() -> float:
     return float(get("CLIENTSIGNAL_DATABASE_WAIT"))
+
+
+def user_check_interval() -> float | None:
+    value = get("CLIENTSIGNAL_USER_CHECK_INTERVAL")
+    return None if value is None else float(value)
 
 
 def configured_workers(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from .backends import BaseBackend, get_backend, is_redis_url
 from .backends.streams import History
 from .django_requests import build_django_request, login_key
 from .presence_tracking import PresenceTracking
+from .reauthentication import UserChecks
 from .recovery import Recovery, Streams
 from .sockjs_protocol import Request, SockJSConnection
 from .sockjs_protocol.limits import Episode
@@ -60,7 +62,9 @@ FORBIDDEN = (4403, "Forbidden")
 TOO_MANY_FOR_USER = (4429, "Too many sessions for this user")
 
 
-class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encoding.EncodesAsUser):
+class BaseSignalConnection(
+    Recovery, PresenceTracking, UserChecks, SockJSConnection, encoding.EncodesAsUser
+):
     """The minimum for a connection class: registries, dispatch and authentication.
 
     A connection builds a Django request from the request that opened the session and
@@ -68,11 +72,15 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
     is kept while the session opens (``on_open``), then dropped: an idle connection holds no
     environ, ``META`` or cookies of its own. Read later, :attr:`request` is built again from
     the opening request, with the same :attr:`user` (no second authentication).
+
+    A logged-in user's connection is authenticated again from time to time, and at once when
+    the user's password or ``is_active`` changes: see :mod:`.reauthentication`.
     """
 
     # Slotted (a subclass without __slots__ of its own gets a __dict__ for its attributes).
     __slots__ = (
         "id", "opening_request", "_request", "user", "kwargs", "streams", "_places", "_wanted",
+        "_user_check_due",
     )  # fmt: skip
 
     login_required: ClassVar[bool] = False
@@ -108,6 +116,7 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
         # presence: channel -> its name in events, or None for a place without events
         self._places: dict[str, str | None] = {}
         self._wanted: dict[str, Any] = {}
+        self._user_check_due = math.inf  # see .reauthentication
 
     def __repr__(self) -> str:
         return "<%s %s user=%s>" % (type(self).__name__, self.id, self.user)
@@ -251,13 +260,11 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
         self.kwargs = dict(request.url_kwargs)
         name = type(self).__name__
         authenticated = bool(getattr(self.user, "is_authenticated", False))
-        if self.login_required and not authenticated:
-            logger.info("%s: refused anonymous client (login required)", name)
-            self.reject(*LOGIN_REQUIRED)
-            return
-        if self.permission_required and not self.user.has_perms(self.permission_required):
-            logger.info("%s: refused %s (permissions)", name, self.user)
-            self.reject(*FORBIDDEN)
+        refusal = self.refusal(self.user)
+        if refusal is not None:
+            who = self.user if authenticated else "anonymous client"
+            logger.info("%s: refused %s (%d %s)", name, who, *refusal)
+            self.reject(*refusal)
             return
         server = self.session.server
         if (
@@ -302,6 +309,7 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
             if self.kwargs:
                 where = "%s %s" % (name, arguments)
                 self._arrive(backend, self.url_channel(backend, self.kwargs), where)
+        self._schedule_user_check(time.monotonic(), first=True)
         lifecycle.debug(
             "connect %s %s %s user=%s transport=%s",
             name,
@@ -317,6 +325,18 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
         self._request = None
         wanted, self._wanted = self._wanted, {}
         self._recover(wanted)
+
+    def refusal(self, user: Any) -> tuple[int, str] | None:
+        """Why this class does not admit ``user`` (a close code and reason), or None: asked
+        when a connection opens, and again each time a logged-in user's connection is checked
+        (see :mod:`.reauthentication`). By default: ``login_required`` (4401 "Login
+        required") and ``permission_required`` (4403 "Forbidden"). Override to add a rule,
+        returning ``super().refusal(user)`` when yours admits the user."""
+        if self.login_required and not getattr(user, "is_authenticated", False):
+            return LOGIN_REQUIRED
+        if self.permission_required and not user.has_perms(self.permission_required):
+            return FORBIDDEN
+        return None
 
     def allow(self, event: str, data: dict[str, Any]) -> bool:
         """Whether this client may fire the listened ``event`` with ``data``; refused events
@@ -355,7 +375,11 @@ class BaseSignalConnection(Recovery, PresenceTracking, SockJSConnection, encodin
     def on_message(self, message: str) -> None:
         """One client message: ``{"event": name, "data": {...}}`` fires the listened signal;
         with ``"call": id`` too, the receivers' answer goes back as ``{"reply": id, "data":
-        ...}`` (or ``{"reply": id, "error": {"message": ...}}``)."""
+        ...}`` (or ``{"reply": id, "error": {"message": ...}}``). A logged-in user whose check
+        is due (see :mod:`.reauthentication`) is checked first: a connection that no longer
+        acts as its user is closed, and its message never handled."""
+        if self._user_check_due <= time.monotonic() and not self.check_user_safely():
+            return
         try:
             payload = encoding.loads(message, self.object_hook())
         except (ValueError, RecursionError):
@@ -620,10 +644,11 @@ class StatsConnection(BaseSignalConnection):
 
     login_required = True
 
-    def on_open(self, request: Request) -> None:
-        super().on_open(request)
-        if not self.is_closed and not getattr(self.user, "is_staff", False):
-            self.reject(*FORBIDDEN)
+    def refusal(self, user: Any) -> tuple[int, str] | None:
+        refusal = super().refusal(user)
+        if refusal is None and not getattr(user, "is_staff", False):
+            return FORBIDDEN
+        return refusal
 
 
 def listen(name: str, signal: django.dispatch.Signal) -> None:

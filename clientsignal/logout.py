@@ -20,16 +20,20 @@ def close_on_logout(sender: Any, request: HttpRequest | None = None, **kwargs: A
     login = login_key(request)
     if login is None:
         return
+    publishing.close(
+        every_backend(), lambda backend: backend.target_channel("login", login), *LOGGED_OUT
+    )
+
+
+def every_backend() -> list[BaseBackend]:
+    """The backends of :class:`SignalConnection` and of every configured connection class,
+    each once: together they reach every process that may hold a connection."""
     backends: dict[int, BaseBackend] = {}
     classes: list[type[BaseSignalConnection]] = [SignalConnection, *_connection_classes()]
     for cls in classes:
         backend = cls.get_backend()
         backends[id(backend)] = backend
-    publishing.close(
-        list(backends.values()),
-        lambda backend: backend.target_channel("login", login),
-        *LOGGED_OUT,
-    )
+    return list(backends.values())
 
 
 def _connection_classes() -> list[type[BaseSignalConnection]]:

@@ -75,8 +75,22 @@ def _open_transaction() -> Any:
 
 def close(backends: list[BaseBackend], channel: ChannelOf, code: int, reason: str) -> None:
     """Close every connection on ``channel``, in every process of each backend."""
+    control(backends, channel, Envelope(close=(code, reason)), on_commit=False)
+
+
+def control(
+    backends: list[BaseBackend], channel: ChannelOf, envelope: Envelope, *, on_commit: bool
+) -> None:
+    """Publish an envelope that carries no event (a close, a change of user) to ``channel``
+    in every process of each backend; once the current transaction commits (``on_commit``),
+    so that what it tells the connections to look at is there to be seen."""
+    transaction = _open_transaction() if on_commit else None
     for backend in backends:
-        backend.publish(channel(backend), Envelope(close=(code, reason)))
+        name = channel(backend)
+        if transaction is None:
+            backend.publish(name, envelope)
+        else:
+            transaction.on_commit(lambda b=backend, n=name: b.publish(n, envelope))
 
 
 def _in_transaction(connection: Any) -> bool:

@@ -399,6 +399,8 @@ class Recovery:
 
         def close(self, code: int = 3000, reason: str = "Go away!") -> None: ...
 
+        def user_changed(self, state: str) -> None: ...
+
 
 def _subclasses(cls: type) -> list[type]:
     found: list[type] = []

@@ -9,8 +9,9 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
+from gevent.queue import Queue
 
-from . import databases, stats
+from . import databases, reauthentication, stats
 from .backends import all_backends, presence
 from .gevent_io import gunicorn_worker
 from .gevent_io.forwarding import SessionCluster
@@ -22,6 +23,10 @@ from .serving_checks import runserver_message, served_by_runserver
 logger = logging.getLogger("clientsignal.worker")
 
 REAP_INTERVAL = 1.0
+USER_CHECKERS = 4
+"""Greenlets of a worker that check connections' users (see .reauthentication) at once: the
+checks a sweep or a change schedules queue for them, so that they never take more than this
+many database connections of the worker's bound at a time."""
 START_WAIT = 2.0
 """Seconds the first request of a worker waits, at most, for the backends to confirm their
 subscriptions (not at all while Redis is known to be away)."""
@@ -90,10 +95,28 @@ class Worker:
 
                 backend = get_backend(self.sessions_url, self.backend_options)
                 self.cluster = SessionCluster(backend, self.services)  # type: ignore[arg-type]
+            self._start_user_checkers()
             self._reaper = gevent.spawn(self._reap_forever)
             self._close_sessions_on_sigterm()
         finally:
             self._ready.set()
+
+    def _start_user_checkers(self) -> None:
+        """Checks of connections' users run in a few greenlets of their own, never in the
+        greenlet that delivers the change (the Redis subscriber's, say)."""
+        jobs: Queue[reauthentication.Job] = Queue()
+
+        def check_forever() -> None:
+            while True:
+                job = jobs.get()
+                try:
+                    job()
+                except Exception:
+                    logger.exception("checking a connection's user failed")
+
+        for _ in range(USER_CHECKERS):
+            gevent.spawn(check_forever)
+        reauthentication.use_scheduler(self.services.servers(), jobs.put)
 
     def _close_sessions_on_sigterm(self) -> None:
         """gunicorn stops a worker gracefully on SIGTERM: close the sessions first, with a
@@ -131,6 +154,10 @@ class Worker:
         if self.cluster is not None:
             self.cluster.refresh(now)
         databases.sweep()
+        try:
+            reauthentication.sweep(self.services.servers(), now)
+        except Exception:
+            logger.exception("scheduling the checks of connections' users failed")
         if now >= self._next_presence:
             self._next_presence = now + presence.REFRESH
             for backend in all_backends():

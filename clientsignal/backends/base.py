@@ -25,7 +25,9 @@ class Envelope:
     position token in its channel's stream, when the channel keeps history (see
     :mod:`.streams`). With ``lost`` set, it carries no message but says that messages of its
     stream were lost before it (a publish that failed): a ``gap`` for those who keep track of
-    the stream, nothing for others."""
+    the stream, nothing for others. With ``recheck`` set, the envelope tells the connections
+    that their user changed (``recheck`` is the user's new state, "" when gone: see
+    :mod:`clientsignal.reauthentication`) instead."""
 
     encoded: str = ""
     event: str = ""
@@ -33,14 +35,17 @@ class Envelope:
     close: tuple[int, str] | None = None
     position: str | None = None
     lost: bool = False
+    recheck: str | None = None
 
     def to_bytes(self) -> bytes:
         """A position line (empty without one), a JSON head line, then the literal as it is:
         nothing is decoded on the way in. Without a position the bytes start with a newline,
         and a stream's position can be put in front of them as they are (Redis does)."""
         fields: list[Any] = [self.event, self.exclude, self.close]
-        if self.lost:
-            fields.append(True)
+        if self.lost or self.recheck is not None:
+            fields.append(self.lost)
+        if self.recheck is not None:
+            fields.append(self.recheck)
         text = "%s\n%s\n%s" % (self.position or "", ujson.dumps(fields), self.encoded)
         return text.encode("utf-8", "surrogatepass")
 
@@ -48,9 +53,16 @@ class Envelope:
     def from_bytes(cls, data: bytes) -> Envelope:
         position, _, rest = data.decode("utf-8", "surrogatepass").partition("\n")
         head, _, encoded = rest.partition("\n")
-        event, exclude, close, *lost = ujson.loads(head)
-        close = tuple(close) if close else None
-        return cls(encoded, event, exclude, close, position or None, bool(lost and lost[0]))
+        event, exclude, close, *more = ujson.loads(head)
+        return cls(
+            encoded,
+            event,
+            exclude,
+            tuple(close) if close else None,
+            position or None,
+            bool(more and more[0]),
+            more[1] if len(more) > 1 else None,
+        )
 
 
 class Member(Protocol):
@@ -67,6 +79,10 @@ class Member(Protocol):
         ...
 
     def close(self, code: int, reason: str) -> None: ...
+
+    def user_changed(self, state: str) -> None:
+        """The connection's user was saved (``state``: its new state) or deleted ("")."""
+        ...
 
     def receive_positioned(self, channel: str, envelope: Envelope, literal: str) -> bool:
         """Queue a message that has a position in ``channel``'s stream: ``literal`` is the
@@ -129,10 +145,15 @@ class LocalHub:
 
     def deliver(self, channel: str, envelope: Envelope) -> int:
         """Queue the envelope's message on every connection of ``channel`` but the excluded
-        one and those that refuse its event (or close them all); returns how many got it."""
+        one and those that refuse its event (or close them all, or tell them all their user
+        changed); returns how many got it."""
         members = self._channels.get(channel)
         if not members:
             return 0
+        if envelope.recheck is not None:
+            for connection in list(members.values()):
+                connection.user_changed(envelope.recheck)
+            return len(members)
         if envelope.close is not None:
             for connection in list(members.values()):
                 connection.close(*envelope.close)

@@ -52,6 +52,8 @@ def test_valid_settings_pass():
         ({"CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS": -1}, ["clientsignal.E055"]),
         ({"CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS": "500"}, ["clientsignal.E055"]),
         ({"CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS": 0}, []),
+        ({"CLIENTSIGNAL_USER_CHECK_INTERVAL": -1}, ["clientsignal.E056"]),
+        ({"CLIENTSIGNAL_USER_CHECK_INTERVAL": "60"}, ["clientsignal.E056"]),
         ({"CLIENTSIGNAL_BACKEND": "amqp://localhost"}, ["clientsignal.E030"]),
         # A Redis URL that is not one: said at start-up, not when a signal is first sent.
         ({"CLIENTSIGNAL_BACKEND": "redis:/bad"}, ["clientsignal.E030"]),

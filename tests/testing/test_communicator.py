@@ -71,6 +71,18 @@ class CommunicatorTests(TestCase):
                 alice.receive()
             self.assertEqual((closed.exception.code, closed.exception.reason), (4401, "Logged out"))
 
+    def test_a_password_changed_elsewhere_closes_its_connections(self) -> None:
+        with SignalCommunicator("/rooms/7", user=self.alice) as alice:
+            with SignalCommunicator("/rooms/7", user=self.bob) as bob:
+                self.alice.set_password("changed on another device")
+                self.alice.save()
+                with self.assertRaises(SignalConnectionClosed) as closed:
+                    alice.receive()
+                self.assertEqual(
+                    (closed.exception.code, closed.exception.reason), (4401, "Session ended")
+                )
+                self.assertTrue(bob.receive_nothing())  # bob's login is another's
+
     def test_permission_required(self) -> None:
         self.assertEqual(SignalCommunicator("/reports", user=self.alice).connect(), (False, 4403))
         self.bob.user_permissions.add(Permission.objects.get(codename="view_user"))
