@@ -29,6 +29,12 @@ class PrivateConnection(clientsignal.SignalConnection):
     login_required = True
 
 
+class StrictConnection(PrivateConnection):
+    """Logged-in users, whose session is checked again before every event they send."""
+
+    user_check_interval = 0
+
+
 class OpenConnection(clientsignal.SignalConnection):
     """Anonymous clients welcome (their HTTP sessions are bound to a ``sockjs_key``)."""
 
@@ -62,7 +68,13 @@ class WelcomedConnection(HistoryConnection):
             clientsignal.send_to_connection(self.id, "welcome", {"id": self.id})
 
 
-for cls in (PrivateConnection, OpenConnection, RoomConnection, HistoryConnection):
+for cls in (
+    PrivateConnection,
+    StrictConnection,
+    OpenConnection,
+    RoomConnection,
+    HistoryConnection,
+):
     cls.listen("ping", ping)
     cls.listen("shout", shout)
     cls.listen("infinite", infinite)

@@ -11,6 +11,8 @@ ATTACK_MAX_CONNECTIONS_PER_ADDRESS  CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS (de
 ATTACK_REQUEST_LOG     "1": the worker's line for each request it answers (gevent-websocket's
                        handler writes it to its own logger, not gunicorn's --access-logfile;
                        websocket upgrades get none), in the server's log
+ATTACK_USER_CHECK_INTERVAL  CLIENTSIGNAL_USER_CHECK_INTERVAL, seconds (default: clientsignal's)
+ATTACK_BACKEND_OPTIONS JSON object: more CLIENTSIGNAL_BACKEND_OPTIONS
 """
 
 import json
@@ -24,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "django.contrib.staticfiles",
     "clientsignal",
     "attackproject",
 ]
@@ -48,9 +51,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 _backend = os.environ.get("ATTACK_BACKEND", "memory")
 CLIENTSIGNAL_BACKEND = None if _backend == "memory" else _backend
-CLIENTSIGNAL_BACKEND_OPTIONS = {"CHANNEL_PREFIX": "attack"}
+CLIENTSIGNAL_BACKEND_OPTIONS = {
+    "CHANNEL_PREFIX": "attack",
+    **json.loads(os.environ.get("ATTACK_BACKEND_OPTIONS") or "{}"),
+}
 CLIENTSIGNAL_CONNECTIONS = {
     "/private": "attackproject.connections.PrivateConnection",
+    "/strict": "attackproject.connections.StrictConnection",
     "/open": "attackproject.connections.OpenConnection",
     "/chat/<int:room_id>": "attackproject.connections.RoomConnection",
     "/history": "attackproject.connections.HistoryConnection",
@@ -64,6 +71,8 @@ CLIENTSIGNAL_HEADER_TIMEOUT = float(os.environ.get("ATTACK_HEADER_TIMEOUT", "2")
 CLIENTSIGNAL_STATS_TOKEN = "stats-token"
 if os.environ.get("ATTACK_MAX_CONNECTIONS_PER_ADDRESS"):
     CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS = int(os.environ["ATTACK_MAX_CONNECTIONS_PER_ADDRESS"])
+if os.environ.get("ATTACK_USER_CHECK_INTERVAL"):
+    CLIENTSIGNAL_USER_CHECK_INTERVAL = float(os.environ["ATTACK_USER_CHECK_INTERVAL"])
 
 LOGGING = {
     "version": 1,

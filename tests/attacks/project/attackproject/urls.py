@@ -17,6 +17,10 @@ urlpatterns = [
     path("to-connection/<str:connection_id>/", views.to_connection_view),
     path("page/", views.page_view),
     path("pages/history/", views.history_page),
+    path("sockets/", views.sockets_view),
+    path("password/", views.password_view),
+    path("deactivate/<str:name>/", views.deactivate_view),
+    path("sessions/delete/<str:name>/", views.delete_sessions_view),
     path("clientsignal/", include("clientsignal.urls")),
     re_path(r"^static/(?P<path>.*)$", serve, {"document_root": STATIC}),
 ]

@@ -1,13 +1,17 @@
-"""Test-only views: log a user in (creating it), log out, send to a user, a plain page."""
+"""Test-only views: log a user in (creating it), log out, send to a user, a plain page, a
+page of SignalSockets, and what revokes a login elsewhere: a password change from another
+device, deactivation, deleting a user's sessions."""
 
 from __future__ import annotations
 
 import json
 import os
 
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template import engines
 
 import clientsignal
@@ -81,3 +85,37 @@ def history_page(request: HttpRequest) -> HttpResponse:
     template = engines["django"].from_string(HISTORY_PAGE)
     context = {"transport_json": json.dumps(transport)}
     return HttpResponse(template.render(context, request))
+
+
+def sockets_view(request: HttpRequest) -> HttpResponse:
+    """A page whose script opens SignalSockets on demand (see the template)."""
+    return render(request, "attackproject/sockets.html")
+
+
+def password_view(request: HttpRequest) -> JsonResponse:
+    """The logged-in user changes their password here, as Django's password change view
+    does: the other sessions' hash no longer matches; this one's is updated."""
+    user = request.user
+    user.set_password(request.GET.get("password", "new-password"))  # type: ignore[union-attr]
+    user.save()  # type: ignore[union-attr]
+    update_session_auth_hash(request, user)  # type: ignore[arg-type]
+    return JsonResponse({"changed": str(user), "pid": os.getpid()})
+
+
+def deactivate_view(request: HttpRequest, name: str) -> JsonResponse:
+    """An administrator deactivates ``name`` (as the admin's change form saves it)."""
+    user = User.objects.get(username=name)
+    user.is_active = False
+    user.save()
+    return JsonResponse({"deactivated": name, "pid": os.getpid()})
+
+
+def delete_sessions_view(request: HttpRequest, name: str) -> JsonResponse:
+    """ "Log out everywhere" as sites write it: delete every session row of ``name``, in one
+    query (no model signal per row)."""
+    pk = str(User.objects.get(username=name).pk)
+    keys = [
+        s.session_key for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == pk
+    ]
+    deleted, _ = Session.objects.filter(session_key__in=keys).delete()
+    return JsonResponse({"deleted": deleted, "pid": os.getpid()})
