@@ -1,12 +1,12 @@
-"""Fairness limits in one process: open sessions of a service per client, open connections
-of a worker per client address, and episodes that are logged once rather than once per
-refusal."""
+"""Fairness limits: open sessions of a service per client (in one process, or shared by every
+process through the I/O layer's :class:`SharedCounts`), open connections of a worker per client
+address, and episodes that are logged once rather than once per refusal."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .session import Session
@@ -28,23 +28,51 @@ def client_key(address: str) -> str:
     return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
+class SharedCounts(Protocol):
+    """Open sessions counted across processes (and machines): the I/O layer's, given to
+    :meth:`Quotas.share`. ``holder`` names a session within its process."""
+
+    def take(self, scope: str, kind: str, key: str, limit: int, holder: int) -> bool:
+        """Count ``holder`` under ``(kind, key)`` of ``scope`` unless ``limit`` sessions of
+        every process are there already."""
+        ...
+
+    def release(self, scope: str, kind: str, key: str, holder: int) -> None:
+        """``holder`` no longer holds a place under ``(kind, key)`` (if it held one)."""
+        ...
+
+
 class Quotas:
     """Open sessions by (kind, key): ``("address", "203.0.113.9")``, ``("user", "42")``.
 
     A session takes a place with :meth:`take` and gives back every place it holds when it
-    closes (:meth:`release`, called by the session).
+    closes (:meth:`release`, called by the session). The limits are this process's unless
+    the quotas are shared (:meth:`share`): then a place within a limit is also counted across
+    every process sharing them, and refused when they hold ``limit`` there together.
     """
 
     def __init__(self) -> None:
         self._open: dict[tuple[str, str], int] = {}
+        self.scope = ""
+        self.shared: SharedCounts | None = None
+
+    def share(self, scope: str, shared: SharedCounts) -> None:
+        """Count the places within a limit in ``shared`` too, under ``scope`` (a service's
+        prefix)."""
+        self.scope = scope
+        self.shared = shared
 
     def take(self, session: Session, kind: str, key: str, limit: int) -> bool:
         """Count ``session`` under ``(kind, key)``; False (nothing counted) when ``limit``
-        sessions are open there already. A limit of 0 is no limit."""
+        sessions are open there already (in this process, or in every process sharing the
+        quotas). A limit of 0 is no limit."""
         place = (kind, key)
         count = self._open.get(place, 0)
         if limit and count >= limit:
             return False
+        if limit and self.shared is not None:
+            if not self.shared.take(self.scope, kind, key, limit, session.number):
+                return False
         self._open[place] = count + 1
         session.quota_places.append(place)
         session.quotas = self
@@ -57,6 +85,9 @@ class Quotas:
                 self._open[place] = count
             else:
                 self._open.pop(place, None)
+        if self.shared is not None:
+            for kind, key in session.quota_places:
+                self.shared.release(self.scope, kind, key, session.number)
         session.quota_places = []
 
     def count(self, kind: str, key: str) -> int:

@@ -343,11 +343,12 @@ class SockJSServer:
         self._count(
             "refused_per_" + kind,
             date,
-            "%s: %d sessions open for %s %s (max_sessions_per_%s): refusing more",
+            "%s: %d sessions open for %s %s%s (max_sessions_per_%s): refusing more",
             prefix or "/",
             limit,
             kind,
             key,
+            "" if self.quotas.shared is None else " in every worker",
             kind,
         )
 
@@ -411,7 +412,11 @@ class SockJSServer:
         )
         session.server = self
         session.credential = credential
-        self.quotas.take(session, "address", address, 0)
+        if not self.quotas.take(session, "address", address, limit):
+            # Within this process's count (checked above), not within every process's.
+            self.counters.sessions_opened -= 1
+            self._refused("address", address, limit, request.prefix, request.date)
+            raise TooManyFromAddress()
         connection = self.connection_factory(session)
         if not raw and connection.opens_with_message(request):
             session.open_with_message(
