@@ -332,8 +332,22 @@ def _check_sockjs_options(value: Any) -> list[checks.CheckMessage]:
 
 
 def _check_backend(url: Any, options: Any) -> list[checks.CheckMessage]:
-    from .backends import backend_class
+    from .backends import backend_class, is_redis_url
 
+    global_limits = isinstance(options, dict) and options.get("GLOBAL_LIMITS", False)
+    if global_limits is not False and (
+        not isinstance(global_limits, bool) or not is_redis_url(url)
+    ):
+        return [
+            checks.Error(
+                "CLIENTSIGNAL_BACKEND_OPTIONS['GLOBAL_LIMITS'] must be True or False, and True "
+                "needs the Redis backend (it counts every worker's sessions there), not %r "
+                "with CLIENTSIGNAL_BACKEND %r" % (global_limits, url),
+                hint='CLIENTSIGNAL_BACKEND = "redis://..." with {"GLOBAL_LIMITS": True}, or '
+                "leave it out: each worker then enforces the limits on its own sessions.",
+                id="clientsignal.E032",
+            )
+        ]
     if url is None:
         return []
     try:

@@ -13,6 +13,7 @@ from gevent.queue import Queue
 
 from . import databases, reauthentication, stats
 from .backends import all_backends, presence
+from .backends.global_limits import GlobalLimits
 from .gevent_io import gunicorn_worker
 from .gevent_io.forwarding import SessionCluster
 from .gevent_io.http import clock
@@ -46,6 +47,7 @@ class Worker:
         self.sessions_url = sessions_url
         self.backend_options = backend_options or {}
         self.cluster: SessionCluster | None = None
+        self.limits: GlobalLimits | None = None  # GLOBAL_LIMITS: limits of every worker
         self._reaper: gevent.Greenlet | None = None
         self._starting = False
         self._ready = Event()
@@ -95,6 +97,10 @@ class Worker:
 
                 backend = get_backend(self.sessions_url, self.backend_options)
                 self.cluster = SessionCluster(backend, self.services)  # type: ignore[arg-type]
+                if self.backend_options.get("GLOBAL_LIMITS"):
+                    self.limits = GlobalLimits(backend)  # type: ignore[arg-type]
+                    for mount, server in self.services:
+                        server.quotas.share(mount, self.limits)
             self._start_user_checkers()
             self._reaper = gevent.spawn(self._reap_forever)
             self._close_sessions_on_sigterm()
@@ -160,6 +166,11 @@ class Worker:
             logger.exception("scheduling the checks of connections' users failed")
         if now >= self._next_presence:
             self._next_presence = now + presence.REFRESH
+            if self.limits is not None:
+                try:
+                    self.limits.refresh()
+                except Exception:
+                    logger.exception("refreshing the global limits failed")
             for backend in all_backends():
                 try:
                     departures = backend.refresh_presence()

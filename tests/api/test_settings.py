@@ -62,6 +62,9 @@ def test_valid_settings_pass():
         ({"CLIENTSIGNAL_BACKEND": "unix://"}, ["clientsignal.E030"]),
         ({"CLIENTSIGNAL_BACKEND": "memory://", "CLIENTSIGNAL_BACKEND_OPTIONS": []},
          ["clientsignal.E031"]),
+        ({"CLIENTSIGNAL_BACKEND_OPTIONS": {"GLOBAL_LIMITS": True}}, ["clientsignal.E032"]),
+        ({"CLIENTSIGNAL_BACKEND": "redis://localhost/0",
+          "CLIENTSIGNAL_BACKEND_OPTIONS": {"GLOBAL_LIMITS": "yes"}}, ["clientsignal.E032"]),
     ],
 )  # fmt: skip
 def test_invalid_settings_are_reported(settings, expected):
