@@ -56,6 +56,7 @@ _schedulers: weakref.WeakKeyDictionary[SockJSServer, Callable[[Job], None]] = (
 )
 _pending: set[str] = set()  # connections with a check queued or running
 _failed = Episode()
+_ended: dict[type, Episode] = {}  # closed connections, logged once per episode per class
 
 
 def user_state(user: Any) -> str:
@@ -190,26 +191,41 @@ class UserChecks:
             return not self.is_closed
         now = time.monotonic()
         user = self.get_user(build_django_request(self.opening_request))
-        name = type(self).__name__
         if not getattr(user, "is_authenticated", False) or str(user.pk) != str(self.user.pk):
-            logger.info(
-                "%s %s: %s is no longer logged in by its session (logged out, password changed, "
-                "session deleted or expired, user deactivated or deleted): closing (%d %s)",
-                name,
-                self.id,
-                self.user,
-                *SESSION_ENDED,
+            self._log_end(
+                "%s is no longer logged in by its session (logged out, password changed, "
+                "session deleted or expired, user deactivated or deleted)" % self.user,
+                SESSION_ENDED,
             )
             self.close(*SESSION_ENDED)
             return False
         refusal = self.refusal(user)
         if refusal is not None:
-            logger.info("%s %s: %s is no longer admitted: closing %s", name, self.id, user, refusal)
+            self._log_end("%s is no longer admitted" % user, refusal)
             self.close(*refusal)
             return False
         self.user = user
         self._schedule_user_check(now)
         return True
+
+    def _log_end(self, why: str, close: tuple[int, str]) -> None:
+        """The first connection of the class closed by a check in a minute is logged (a
+        flushed session store closes thousands at once); each is logged at DEBUG by the
+        ``clientsignal.connections`` logger, with its close code."""
+        cls = type(self)
+        episode = _ended.get(cls)
+        if episode is None:
+            episode = _ended[cls] = Episode()
+        if episode.hit(time.monotonic()):
+            logger.info(
+                "%s %s: %s: closing (%d %s; further ones of %s are not logged until a minute "
+                "passes without one)",
+                cls.__name__,
+                self.id,
+                why,
+                *close,
+                cls.__name__,
+            )
 
     if TYPE_CHECKING:
         id: str
