@@ -24,8 +24,9 @@ pytestmark = [pytest.mark.browser]
 SESSION_ENDED = [4401, "Session ended"]
 CHECK_INTERVAL = 2.0
 """CLIENTSIGNAL_USER_CHECK_INTERVAL of these servers (seconds)."""
-PUSHED_WITHIN = 1.0
-"""Seconds within which a pushed revocation (a save of the user) closes every socket."""
+PUSHED_WITHIN = 2.0
+"""Seconds within which a pushed revocation (a save of the user) closes every socket
+(measured: 0.05 to 0.11 s; the rest is room for a busy CI machine)."""
 TRANSPORTS = ("websocket", "xhr-streaming", "xhr-polling", "multiplexed")
 
 
@@ -52,7 +53,7 @@ def open_sockets(page, workers: int) -> list[dict]:
     page.evaluate("([p, t]) => opened(p, t)", ["/strict", "websocket"])
     while len(pids(page)) < workers:
         page.evaluate("([p, t]) => opened(p, t)", ["/private", "websocket"])
-        assert page.evaluate("sockets.length") < 40, "every socket landed on the same workers"
+        assert page.evaluate("sockets.length") < 60, "every socket landed on the same workers"
     return page.evaluate(
         "sockets.map((s, i) => ({index: i, prefix: s.prefix, transport: s.transport,"
         " pid: s.pongs[0].pid}))"
@@ -101,7 +102,8 @@ def test_a_revoked_login_ends_its_sockets_everywhere(site, browser, how) -> None
         page.evaluate(
             "(strict) => strict.forEach(i => sockets[i].sock.send('ping', {n: 100 + i}))", strict
         )
-        bound = PUSHED_WITHIN if how != "sessions" else CHECK_INTERVAL + 1.5
+        # Deleted sessions: a check falls due within the interval, the sweep runs every second.
+        bound = PUSHED_WITHIN if how != "sessions" else CHECK_INTERVAL + 1 + PUSHED_WITHIN
         page.wait_for_function(
             "() => sockets.every(s => s.close)", timeout=(bound + 5) * 1000, polling=20
         )
