@@ -54,7 +54,9 @@ Job = Callable[[], None]
 _schedulers: weakref.WeakKeyDictionary[SockJSServer, Callable[[Job], None]] = (
     weakref.WeakKeyDictionary()
 )
-_pending: set[str] = set()  # connections with a check queued or running
+# Connections with a check queued or running, by id() (the job holds the connection meanwhile;
+# its .id may be taken over by a resumed connection).
+_pending: set[int] = set()
 _failed = Episode()
 _ended: dict[type, Episode] = {}  # closed connections, logged once per episode per class
 
@@ -79,7 +81,7 @@ def use_scheduler(servers: Iterable[SockJSServer], schedule: Callable[[Job], Non
 def check_soon(connection: UserChecks) -> None:
     """Check ``connection``'s user as soon as a checker is free (once, however often asked
     meanwhile)."""
-    key = connection.id
+    key = id(connection)
     if key in _pending:
         return
     _pending.add(key)
@@ -110,7 +112,7 @@ def sweep(servers: Iterable[SockJSServer], now: float) -> int:
                 isinstance(connection, UserChecks)
                 and connection._user_check_due <= now
                 and not session.is_closed
-                and connection.id not in _pending
+                and id(connection) not in _pending
             ):
                 check_soon(connection)
                 due += 1
