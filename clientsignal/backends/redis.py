@@ -56,7 +56,10 @@ DEFAULT_URL = "redis://localhost:6379/0"
 # connection class waits for its subscription.
 POLL_INTERVAL = 0.25
 MIN_BACKOFF = 0.1
-MAX_BACKOFF = 5.0
+MAX_BACKOFF = 2.0
+"""Seconds between the subscriber's attempts to reconnect, at most: how late a worker may see
+Redis back after it answers again (the session cluster waits that long for owners to claim
+their sessions again: gevent_io/forwarding.REGISTER_WINDOW)."""
 # Connections a process may open to publish; more concurrent publishers queue for one.
 PUBLISH_CONNECTIONS = 50
 COMMAND_TIMEOUT = 1.0

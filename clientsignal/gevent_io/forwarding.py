@@ -48,6 +48,13 @@ SUBSCRIBE_WAIT = 1.0
 ALIVE_TIMEOUT = 0.5
 """Seconds the owner waits for a relaying worker to say whether its client is still there."""
 
+REGISTER_WINDOW = 3.5
+"""Seconds after Redis answers again (to this worker) during which a poll for a session nobody
+owns in Redis waits for its owner to claim it again before this worker takes it: Redis may
+have lost every owner key (a restart, a failover), and each worker sees Redis back when its own
+subscriber reconnects (with a backoff of up to 2 s), then claims its sessions within a second.
+A new session's first poll on a worker waits that long too, right after an outage only."""
+
 KNOWN_OWNERS = 10_000
 """Owners of other workers' sessions remembered, to fail fast while Redis is away."""
 
@@ -60,6 +67,25 @@ if owner then return owner end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ARGV[1]
 """
+# Keep this worker's sessions (KEYS) owned by it: renew its keys, claim those nobody owns (a
+# session opened while Redis was away, or whose key Redis lost in a restart); return the
+# 1-based indexes of those another worker owns now.
+_KEEP = """
+local taken = {}
+for i, key in ipairs(KEYS) do
+  local owner = redis.call('GET', key)
+  if not owner then
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+  elseif owner == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+  else
+    taken[#taken + 1] = i
+  end
+end
+return taken
+"""
+KEEP_BATCH = 1000
+"""Keys per call of the keeping script."""
 # Forget a session's owner, if it is still this worker.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -101,6 +127,9 @@ class SessionCluster:
         self._next_refresh = 0.0
         self._claim = backend.client.register_script(_CLAIM)
         self._release = backend.client.register_script(_RELEASE)
+        self._keep = backend.client.register_script(_KEEP)
+        self._redis_was_there = True
+        self._back_since = -REGISTER_WINDOW
         self._pending: dict[str, Queue] = {}  # replies to requests this worker forwarded
         self._served: dict[str, tuple[Event, Callable[[], None]]] = {}  # streams served here
         self._relays: dict[str, DisconnectWatch] = {}  # streams relayed to this worker's clients
@@ -144,18 +173,52 @@ class SessionCluster:
                 return
 
     def refresh(self, now: float) -> None:
-        """Keep this worker's owner keys alive (called by the reaper every second)."""
-        if now < self._next_refresh or not self.backend.available():
+        """Keep this worker's sessions owned by it in Redis (called by the reaper every
+        second; at once when Redis answers again, so that a session opened while it was away
+        is claimed before another worker, asked for it, takes it for a new one). A session
+        another worker owns meanwhile is this worker's no more: it expires here."""
+        if not self._redis_is_there(now):
+            return
+        if now < self._next_refresh:
             return
         self._next_refresh = now + self.ttl / 3
+        held = [(mount, session) for mount, server in self.services for session in server.store]
         try:
-            pipe = self.backend.client.pipeline(transaction=False)
-            for mount, server in self.services:
-                for session in server.store:
-                    pipe.pexpire(self._key(mount, session.id), int(self.ttl * 1000))
-            pipe.execute()
+            for start in range(0, len(held), KEEP_BATCH):
+                batch = held[start : start + KEEP_BATCH]
+                keys = [self._key(mount, session.id) for mount, session in batch]
+                taken = self._keep(keys=keys, args=[self.id, int(self.ttl * 1000)])
+                for index in taken:
+                    mount, session = batch[int(index) - 1]
+                    logger.info(
+                        "session %s is owned by another worker since Redis came back: it ends here",
+                        session.tag,
+                    )
+                    session.expire()
         except (redis.RedisError, OSError) as error:
             self.backend.command_failed(error)
+
+    def _redis_is_there(self, now: float) -> bool:
+        """Whether Redis answers; when it answers again, the keys of this worker's sessions
+        are claimed at the next refresh, and others' claims wait (:data:`REGISTER_WINDOW`)."""
+        if not self.backend.available():
+            self._redis_was_there = False
+            return False
+        if not self._redis_was_there:
+            self._redis_was_there = True
+            self._back_since = now
+            self._next_refresh = 0.0
+        return True
+
+    def _owner_after_an_outage(self, mount: str, session_id: str) -> str | None:
+        """Right after Redis answers again, a session nobody owns may be another worker's
+        that has not claimed it again yet: wait for that, within the window, then claim."""
+        while True:
+            owner = self.owner(mount, session_id, claim=False)
+            if owner is not None or clock() >= self._back_since + REGISTER_WINDOW:
+                break
+            gevent.sleep(0.1)
+        return owner if owner is not None else self.owner(mount, session_id, claim=True)
 
     def _remember(self, mount: str, session_id: str, owner: str) -> None:
         self._owners[(mount, session_id)] = owner
@@ -179,13 +242,16 @@ class SessionCluster:
             return None
         known = self._owners.get((match.mount, target.session_id))
         try:
-            if not self.backend.available():
+            if not self._redis_is_there(clock()):
                 raise OwnerUnknown()
             # Owning a session means answering requests forwarded to our inbox, and
             # forwarding one means reading the answer there: both need the subscription.
             if not self.backend.wait_subscribed(self.inbox, SUBSCRIBE_WAIT):
                 raise OwnerUnknown()
-            owner = self.owner(match.mount, target.session_id, claim=target.receiving)
+            if target.receiving and clock() < self._back_since + REGISTER_WINDOW:
+                owner = self._owner_after_an_outage(match.mount, target.session_id)
+            else:
+                owner = self.owner(match.mount, target.session_id, claim=target.receiving)
         except OwnerUnknown:
             # Redis cannot say who owns it. A send, or a request for a session known to be
             # another worker's, fails at once: answered here it would be a 404, and the

@@ -167,10 +167,22 @@ def test_no_message_is_lost_silently_across_a_redis_restart(browser, start, redi
             page.wait_for_function(
                 "heard.filter(e => e[0] === 'open').length >= 2", timeout=30000
             )
+        # Each page ends with the last number, or with a gap told after it was published (a
+        # page that reconnected after it, to a history Redis lost).
         for page in pages:
-            page.wait_for_function(
-                "n => heard.some(e => e[0] === 'n' && e[1] === n)", arg=last, timeout=30000
-            )
+            try:
+                page.wait_for_function(
+                    """([n, t]) => heard.some(
+                        e => (e[0] === 'n' && e[1] === n) || (e[0] === 'gap' && e[2] >= t))""",
+                    arg=[last, publisher.started[last]],
+                    timeout=30000,
+                )
+            except Exception:
+                log = heard(page)
+                raise AssertionError(
+                    "%s page on worker %d never heard %d nor a gap: its last 12 entries %s\n%s"
+                    % (page.transport, page.pid, last, log[-12:], server.log_text()[-4000:])
+                ) from None
         failed = publisher.count(False)
         report = []
         losses = {}

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 
 from clientsignal.testing.communicator import login_cookies
-from tests.support.servers import RedisServer
+from tests.support.servers import RedisServer, wait_for
 from tests.testing import rooms
 
 pytestmark = pytest.mark.browser
@@ -96,6 +96,8 @@ def test_a_page_under_a_strict_content_security_policy(
     bob_tab = signal_communicator("/rooms/8", user=bob)
     assert bob_tab.connect().connected
     bob_tab.send("say", {"text": "under a strict CSP"})
-    page.wait_for_function("document.querySelectorAll('#log li').length == 1")
+    # Polled from here: wait_for_function evaluates its string in the page, which the CSP
+    # forbids ('unsafe-eval'); evaluate() goes through the debugger, which it does not.
+    wait_for(lambda: page.evaluate("document.querySelectorAll('#log li').length") == 1, 10, "it")
     assert said(page) == ["live-bob: under a strict CSP"]
     assert not [text for text in violations if "Content Security Policy" in text]
