@@ -307,6 +307,7 @@ class RedisBackend(BaseBackend):
             "gaps": 0,
         }
         self._pool_busy = Episode()
+        self._back_callbacks: list[Callable[[], object]] = []
 
     # -- publishing (any process) ------------------------------------------------------------
 
@@ -605,6 +606,11 @@ class RedisBackend(BaseBackend):
         self._handlers[channel] = callback
         self._subscribe((channel,))
 
+    def when_back(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` (in the subscriber greenlet: it must not block) whenever Redis
+        answers again after it was away."""
+        self._back_callbacks.append(callback)
+
     def wait_subscribed(self, channel: str, timeout: float) -> bool:
         """Wait until Redis has confirmed the subscription to ``channel`` (from then on,
         whatever is published to it reaches this process), at most ``timeout`` seconds, and
@@ -790,6 +796,11 @@ class RedisBackend(BaseBackend):
         if state == "connected":
             if previous == "disconnected":
                 logger.warning("Redis at %s answers again", _safe(self.url))
+                for callback in self._back_callbacks:
+                    try:
+                        callback()
+                    except Exception:
+                        logger.exception("a callback for Redis answering again failed")
             else:
                 logger.info("Redis subscriber connected to %s", _safe(self.url))
         else:

@@ -49,11 +49,13 @@ ALIVE_TIMEOUT = 0.5
 """Seconds the owner waits for a relaying worker to say whether its client is still there."""
 
 REGISTER_WINDOW = 3.5
-"""Seconds after Redis answers again (to this worker) during which a poll for a session nobody
-owns in Redis waits for its owner to claim it again before this worker takes it: Redis may
-have lost every owner key (a restart, a failover), and each worker sees Redis back when its own
-subscriber reconnects (with a backoff of up to 2 s), then claims its sessions within a second.
-A new session's first poll on a worker waits that long too, right after an outage only."""
+"""Seconds, at most, after Redis answers again (to this worker) during which a poll for a
+session nobody owns in Redis waits for the other workers to claim theirs again before this
+worker takes it: Redis may have lost every owner key (a restart, a failover), and each worker
+sees Redis back when its own subscriber reconnects (with a backoff of up to 2 s), then claims
+its sessions at once and says so in the workers' registry. The wait ends as soon as every
+worker registered before the outage has done so (in a moment when they all reconnect
+together), or the session's owner is found."""
 
 KNOWN_OWNERS = 10_000
 """Owners of other workers' sessions remembered, to fail fast while Redis is away."""
@@ -86,6 +88,16 @@ return taken
 """
 KEEP_BATCH = 1000
 """Keys per call of the keeping script."""
+# The registry of live workers (a sorted set, each scored with when it expires): register this
+# one (ARGV: id, ttl in ms), forget the expired, return the live.
+_REGISTER = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
 # Forget a session's owner, if it is still this worker.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -128,8 +140,13 @@ class SessionCluster:
         self._claim = backend.client.register_script(_CLAIM)
         self._release = backend.client.register_script(_RELEASE)
         self._keep = backend.client.register_script(_KEEP)
+        self._register = backend.client.register_script(_REGISTER)
+        self._registry = backend.channel("workers")
+        self._workers: set[str] = set()  # live at the last refresh
+        self._awaited: set[str] = set()  # live before an outage, not registered again yet
         self._redis_was_there = True
         self._back_since = -REGISTER_WINDOW
+        backend.when_back(lambda: gevent.spawn(self.refresh, clock()))
         self._pending: dict[str, Queue] = {}  # replies to requests this worker forwarded
         self._served: dict[str, tuple[Event, Callable[[], None]]] = {}  # streams served here
         self._relays: dict[str, DisconnectWatch] = {}  # streams relayed to this worker's clients
@@ -173,10 +190,11 @@ class SessionCluster:
                 return
 
     def refresh(self, now: float) -> None:
-        """Keep this worker's sessions owned by it in Redis (called by the reaper every
-        second; at once when Redis answers again, so that a session opened while it was away
-        is claimed before another worker, asked for it, takes it for a new one). A session
-        another worker owns meanwhile is this worker's no more: it expires here."""
+        """Keep this worker registered and its sessions owned by it in Redis (called by the
+        reaper every second, and at once when Redis answers again, so that a session opened
+        while it was away, or whose key Redis lost, is claimed before another worker, asked for
+        it, takes it for a new one). A session another worker owns meanwhile is this worker's
+        no more: it expires here."""
         if not self._redis_is_there(now):
             return
         if now < self._next_refresh:
@@ -184,6 +202,8 @@ class SessionCluster:
         self._next_refresh = now + self.ttl / 3
         held = [(mount, session) for mount, server in self.services for session in server.store]
         try:
+            live = self._register(keys=[self._registry], args=[self.id, int(self.ttl * 1000)])
+            self._workers = {member.decode() for member in live}
             for start in range(0, len(held), KEEP_BATCH):
                 batch = held[start : start + KEEP_BATCH]
                 keys = [self._key(mount, session.id) for mount, session in batch]
@@ -199,8 +219,8 @@ class SessionCluster:
             self.backend.command_failed(error)
 
     def _redis_is_there(self, now: float) -> bool:
-        """Whether Redis answers; when it answers again, the keys of this worker's sessions
-        are claimed at the next refresh, and others' claims wait (:data:`REGISTER_WINDOW`)."""
+        """Whether Redis answers; when it answers again, this worker's sessions are claimed
+        at the next refresh, and others' claims wait (:data:`REGISTER_WINDOW`)."""
         if not self.backend.available():
             self._redis_was_there = False
             return False
@@ -208,16 +228,27 @@ class SessionCluster:
             self._redis_was_there = True
             self._back_since = now
             self._next_refresh = 0.0
+            self._awaited = self._workers - {self.id}
         return True
 
     def _owner_after_an_outage(self, mount: str, session_id: str) -> str | None:
         """Right after Redis answers again, a session nobody owns may be another worker's
-        that has not claimed it again yet: wait for that, within the window, then claim."""
+        that has not claimed it again yet: wait until it has, or until every worker that was
+        there before has registered again (within the window), then claim."""
         while True:
             owner = self.owner(mount, session_id, claim=False)
             if owner is not None or clock() >= self._back_since + REGISTER_WINDOW:
                 break
-            gevent.sleep(0.1)
+            if self._awaited:
+                try:
+                    registered = self.backend.client.zrange(self._registry, 0, -1)
+                except (redis.RedisError, OSError) as error:
+                    self.backend.command_failed(error)
+                    raise OwnerUnknown() from error
+                self._awaited -= {_text(member) for member in registered}
+            if not self._awaited:
+                break
+            gevent.sleep(0.05)
         return owner if owner is not None else self.owner(mount, session_id, claim=True)
 
     def _remember(self, mount: str, session_id: str, owner: str) -> None:
@@ -488,6 +519,10 @@ class _QueueWaker:
 
 def _headers(reply: dict[str, Any]) -> list[tuple[str, str]]:
     return [(name, value) for name, value in reply["headers"]]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _bytes(chunk: str | bytes) -> bytes:
