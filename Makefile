@@ -3,10 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# The Django-facing tests again on the oldest Django we claim (setup.cfg's classifiers).
-VENV_DJANGO42 := .venv-django42
-PY_DJANGO42 := $(VENV_DJANGO42)/bin/python
-# The lowest versions setup.cfg declares: uv (from PyPI, into this virtualenv) installs every
+# The Django-facing tests again on the lowest versions setup.cfg declares (Django 4.2.0, the
+# oldest Django we claim): uv (from PyPI, into this virtualenv) installs every
 # dependency at its floor (--resolution lowest-direct), then the test tools at their newest;
 # scripts/check_floors.py fails if a test tool moved a dependency off its floor.
 VENV_LOWEST := .venv-lowest
@@ -33,11 +31,6 @@ $(VENV)/.installed-test: $(METADATA)
 	$(PY) -m pip install -q -e '.[test]' mypy
 	touch $@
 
-$(VENV_DJANGO42)/.installed: $(METADATA)
-	$(PYTHON) -m venv $(VENV_DJANGO42)
-	$(PY_DJANGO42) -m pip install -q -e '.[test]' 'django>=4.2,<5.0'
-	touch $@
-
 $(VENV_LOWEST)/.installed: $(METADATA)
 	rm -rf $(VENV_LOWEST)
 	$(PYTHON) -m venv $(VENV_LOWEST)
@@ -57,31 +50,25 @@ static:
 	npm ci --no-audit --no-fund
 	npm run vendor
 
-# Django 4.2 runs the API tests (settings, checks, template tag, signals through the SockJS
-# core), the testing helpers' tests and the examples' own (manage.py test, pytest-django), and
-# one Chromium test of the chat example: logging in through Django's auth views,
-# then two users over websocket and xhr-polling, each connection authenticated from its
-# Django session cookie, which exercises most of what we take from Django in one test; and
-# the database tests (PostgreSQL and MariaDB, every driver), whose connection handling
-# reaches into Django's.
-DJANGO42_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
-	tests/examples/test_chat_example.py::test_two_users_chat tests/databases
-
-# On the lowest versions: the Django-facing tests, and gunicorn's worker serving the examples
-# (every transport in Chromium, the start-up checks) and the deployment (nginx in front).
+# On the lowest versions (Django 4.2.0 among them): the Django-facing tests (settings, checks,
+# template tag, signals through the SockJS core, the testing helpers, the examples' own tests),
+# one Chromium test of the chat example (logging in through Django's auth views, two users over
+# websocket and xhr-polling, each authenticated from its Django session cookie), the database
+# tests (PostgreSQL and MariaDB, every driver: their connection handling reaches into
+# Django's), and gunicorn's worker serving the examples (every transport in Chromium, the
+# start-up checks) and the deployment (nginx in front).
 LOWEST_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
 	tests/examples/test_chat_example.py::test_two_users_chat \
-	tests/examples/test_simple_example.py tests/deploying/test_nginx.py
+	tests/examples/test_simple_example.py tests/deploying/test_nginx.py tests/databases
 
-# Every test: Python (unit, protocol, gunicorn, redis-server, Chromium, packaging) on the newest
-# Django, the Django-facing part again on Django 4.2 LTS and on the lowest declared versions
-# (LOWEST_TESTS), then the JS unit tests.
+# Every test: Python (unit, protocol, gunicorn, redis-server, PostgreSQL, MariaDB, Chromium,
+# nginx, packaging) on the newest versions, the Django-facing part again on the lowest declared
+# versions (LOWEST_TESTS), then the JS unit tests.
 # pytest's exit code 5 (no tests collected) is a failure like any other non-zero code. Most
 # tests wait on servers, browsers and the network, so they run in as many processes as there
 # are cores (pytest-xdist), each test module in one process (its servers are per module).
-test: install $(VENV_DJANGO42)/.installed $(VENV_LOWEST)/.installed
+test: install $(VENV_LOWEST)/.installed
 	$(PY) -m pytest -n auto --dist loadfile
-	$(PY_DJANGO42) -m pytest -n auto --dist loadfile $(DJANGO42_TESTS)
 	$(PY_LOWEST) -m pytest -n auto --dist loadfile $(LOWEST_TESTS)
 	npm test
 
