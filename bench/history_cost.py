@@ -63,7 +63,7 @@ def redis_streams(size: int) -> dict[str, Any]:
     import redis
 
     from clientsignal.backends import Envelope
-    from clientsignal.backends.redis import RedisBackend, _stream_keys
+    from clientsignal.backends.redis import RedisBackend, stream_keys
     from clientsignal.backends.streams import History
     from tests.support.servers import RedisServer
 
@@ -81,7 +81,7 @@ def redis_streams(size: int) -> dict[str, Any]:
             for n in range(size):
                 backend.publish(channel, Envelope(_literal(n), "tick"))
             without = client.info("commandstats")
-            stream, _epoch = _stream_keys(channel)
+            stream, _epoch = stream_keys(channel)
             usage = client.memory_usage(stream, samples=0) or 0
             length = client.xlen(stream)
         finally:

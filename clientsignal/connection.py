@@ -21,11 +21,11 @@ from . import conf, databases, encoding, publishing
 from .backends import BaseBackend, get_backend, is_redis_url
 from .backends.streams import History
 from .django_requests import build_django_request, login_key
+from .episodes import Episode
 from .presence_tracking import PresenceTracking
 from .reauthentication import UserChecks
 from .recovery import Recovery, Streams
 from .sockjs_protocol import Request, SockJSConnection
-from .sockjs_protocol.limits import Episode
 
 logger = logging.getLogger("clientsignal")
 # Connections opening and closing, at DEBUG (like daphne's WSCONNECT / WSDISCONNECT).

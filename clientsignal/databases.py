@@ -48,7 +48,7 @@ from django.db import connections
 from django.db.utils import OperationalError
 
 from .django_requests import release_databases
-from .sockjs_protocol.limits import Episode
+from .episodes import Episode
 
 logger = logging.getLogger("clientsignal.databases")
 

@@ -29,7 +29,7 @@ from django.utils.crypto import salted_hmac
 
 from . import conf
 from .django_requests import build_django_request
-from .sockjs_protocol.limits import Episode
+from .episodes import Episode
 
 if TYPE_CHECKING:
     from django.http import HttpRequest

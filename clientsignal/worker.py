@@ -13,7 +13,7 @@ from gevent.queue import Queue
 
 from . import databases, reauthentication, stats
 from .backends import all_backends, presence
-from .backends.global_limits import GlobalLimits
+from .backends.redis.global_limits import GlobalLimits
 from .gevent_io import gunicorn_worker
 from .gevent_io.forwarding import SessionCluster
 from .gevent_io.http import clock

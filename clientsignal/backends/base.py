@@ -3,6 +3,7 @@ one envelope it travels in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -187,6 +188,10 @@ class LocalHub:
         return delivered
 
 
+class BackendAway(Exception):
+    """The backend cannot answer now (Redis unreachable, or known to be away)."""
+
+
 class BaseBackend:
     """Publishes messages and delivers them to this process's connections.
 
@@ -276,6 +281,58 @@ class BaseBackend:
         across every process. A backend whose entries cannot outlive their process does
         nothing and returns none."""
         return []
+
+    # Several workers (see gevent_io/forwarding.py): which worker owns each HTTP session, the
+    # live workers, each worker's inbox, and the workers' stats. A backend that reaches one
+    # process only answers for that process. Calls that need the backend raise BackendAway
+    # when it cannot answer now (it says so with available() too).
+
+    def session_owner(self, session: str, claim: str | None = None, ttl: float = 0) -> str | None:
+        """The worker owning ``session`` (a service's mount and a session id, joined), or
+        None; with ``claim``, that worker becomes the owner (for ``ttl`` seconds) if none is."""
+        raise NotImplementedError
+
+    def release_sessions(self, sessions: list[str], worker: str) -> None:
+        """Forget the owner of each of ``sessions`` that ``worker`` still owns."""
+        raise NotImplementedError
+
+    def keep_sessions(self, sessions: list[str], worker: str, ttl: float) -> list[int]:
+        """``worker`` holds ``sessions``: renew its ownership for ``ttl`` seconds, claim those
+        nobody owns; the indexes of those another worker owns now."""
+        raise NotImplementedError
+
+    def register_worker(self, worker: str, ttl: float) -> set[str]:
+        """``worker`` is alive for ``ttl`` seconds more; the live workers."""
+        raise NotImplementedError
+
+    def registered_workers(self) -> set[str]:
+        raise NotImplementedError
+
+    def open_inbox(self, inbox: str, receive: Callable[[bytes], None]) -> None:
+        """Call ``receive(data)`` for whatever is posted to ``inbox``, in this process."""
+        raise NotImplementedError
+
+    def inbox_ready(self, inbox: str, timeout: float) -> bool:
+        """Wait, at most ``timeout`` seconds, until what is posted to ``inbox`` reaches it."""
+        raise NotImplementedError
+
+    def post(self, inbox: str, data: bytes, *, heard: bool = False) -> bool:
+        """Post ``data`` to ``inbox``; False if the backend is away, or if nobody listens
+        there and it had to be ``heard``. Never raises."""
+        raise NotImplementedError
+
+    def when_back(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` whenever the backend answers again after it was away (it must
+        not block). A backend that is never away never calls it."""
+
+    def store_snapshot(self, worker: str, snapshot: dict[str, Any], ttl: float) -> None:
+        """Keep ``worker``'s stats ``snapshot`` for ``ttl`` seconds, for every process to sum.
+        Never raises."""
+
+    def snapshots(self) -> list[dict[str, Any]] | None:
+        """Every live worker's stats snapshot; None when this backend shares none (then a
+        process shows its own)."""
+        return None
 
     def close(self) -> None:
         """Release connections and greenlets (tests, shutdown)."""

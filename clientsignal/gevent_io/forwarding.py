@@ -28,8 +28,8 @@ import ujson
 from gevent.event import AsyncResult, Event
 from gevent.queue import Empty, Queue
 
+from ..episodes import Episode
 from ..sockjs_protocol import Request, Response, Stream
-from ..sockjs_protocol.limits import Episode
 from .http import clock, frames, nothing, plain_text, respond, status_line, watch_disconnect
 
 if TYPE_CHECKING:

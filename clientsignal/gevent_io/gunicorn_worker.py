@@ -161,7 +161,7 @@ class HeaderTimeouts:
     """The count of requests whose head came too late, logged once per episode."""
 
     def __init__(self, seconds: float) -> None:
-        from ..sockjs_protocol.limits import Episode
+        from ..episodes import Episode
 
         self.seconds = seconds
         self.episode = Episode()
@@ -274,7 +274,7 @@ def watching_pool(server_class: type, limit: int, log: Any) -> type:
     """A subclass of gevent's WSGI server that logs when its pool is full (new clients wait
     in the listen backlog): once per episode, an episode ending after a minute without it
     (under load the pool frees and fills again many times a second)."""
-    from ..sockjs_protocol.limits import Episode
+    from ..episodes import Episode
 
     full = Episode()
 
@@ -323,7 +323,8 @@ def limiting_addresses(server_class: type, limit: int, exempt: tuple[str, ...]) 
     place until the header timeout) and refuses those past ``limit`` from one address (0: no
     limit; the ``exempt`` addresses are not counted): 429 written at once, without waiting,
     and closed, before a greenlet or a place in the pool is given to it."""
-    from ..sockjs_protocol.limits import AddressConnections, Episode
+    from ..episodes import Episode
+    from ..sockjs_protocol.limits import AddressConnections
 
     global address_connections
     counts = address_connections = AddressConnections(limit, exempt)

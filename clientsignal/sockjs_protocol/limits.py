@@ -144,20 +144,3 @@ class AddressConnections:
         if not self.limit or not address:
             return False
         return address not in self.exempt and client_key(address) not in self.exempt
-
-
-class Episode:
-    """A condition that may repeat many times a second (refusals, timeouts): :meth:`hit`
-    says True when it starts anew, after ``quiet`` seconds without it, so the caller logs
-    once per episode and counts the rest."""
-
-    def __init__(self, quiet: float = 60.0) -> None:
-        self.quiet = quiet
-        self.count = 0
-        self._last: float | None = None
-
-    def hit(self, now: float) -> bool:
-        starts = self._last is None or now - self._last > self.quiet
-        self._last = now
-        self.count += 1
-        return starts

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..episodes import Episode
 from . import binding, pages
 from .connection import SockJSConnection
 from .exceptions import (
@@ -27,7 +28,7 @@ from .http import (
     options_response,
     text_response,
 )
-from .limits import Episode, Quotas, client_key
+from .limits import Quotas, client_key
 from .options import SockJSOptions
 from .origins import host_allowed, origin_allowed, request_host, request_origin
 from .ratelimit import TokenBucket

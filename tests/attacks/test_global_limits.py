@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from clientsignal.backends.global_limits import REFRESH, TTL
+from clientsignal.backends.redis.global_limits import REFRESH, TTL
 from tests.support.servers import GunicornServer, RedisServer, wait_for
 
 from .wire import CLOSE, TEXT, Browser, RawWebSocket, close_of, pin_workers, session_path

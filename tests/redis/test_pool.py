@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from clientsignal.backends import Envelope
-from clientsignal.backends import redis as redis_backend
+from clientsignal.backends.redis import backend as redis_backend
 from clientsignal.backends.redis import RedisBackend
 
 pytestmark = pytest.mark.redis

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from ..sockjs_protocol.limits import Episode
-from .presence import REFRESH, TTL
+from ...episodes import Episode
+from ..presence import REFRESH, TTL
 
 if TYPE_CHECKING:
     import gevent
 
-    from .redis import RedisBackend
+    from .backend import RedisBackend
 
 logger = logging.getLogger("clientsignal.backends.redis")
 

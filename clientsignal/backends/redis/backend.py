@@ -1,0 +1,278 @@
+"""The Redis backend: messages across processes and machines.
+
+Publishing is a plain synchronous ``PUBLISH`` (no gevent needed: a management command or a
+task worker publishes too). Receiving is one subscriber greenlet per socket-server process,
+started by the first connection that opens there; it fans each message out to the local
+sessions without decoding or re-encoding it, and reconnects with backoff when Redis goes away.
+
+While Redis is away, nothing waits for it: after a failed command, requests skip it for a
+second, then try again; while the subscriber has lost it, they skip it until the subscriber is
+subscribed again. Each change of state is logged once.
+
+History's promise holds across an outage (see .marks): a subscriber that is subscribed again
+reads, from each stream its connections receive, what came after the last message it
+delivered (published while it was away, or after Redis answered again but before it was
+subscribed), and delivers it in order before anything newer; where that cannot be read (Redis
+lost its data, the stream was trimmed past it), the connections get a ``gap``. A publish that
+fails is lost for everyone: once Redis answers, the process that failed puts a mark in the
+stream in its place, which reaches every connection of it as a ``gap`` (and a reconnecting
+client's replay as one).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from ...episodes import Episode
+from ..base import BaseBackend, Envelope, Member
+from ..presence import Entry
+from ..streams import History, Position, Replay
+from .history import RedisHistory
+from .presence import RedisPresence
+from .subscription import Subscription
+from .url import DEFAULT_URL, parse_url, safe_url
+
+if TYPE_CHECKING:
+    import gevent
+
+logger = logging.getLogger("clientsignal.backends.redis")
+
+# Connections a process may open to publish; more concurrent publishers queue for one.
+PUBLISH_CONNECTIONS = 50
+COMMAND_TIMEOUT = 1.0
+"""Seconds any Redis command (or connect) may take before it counts as failed."""
+POOL_WAIT = 5.0
+"""Seconds a command may wait for one of the process's connections while all are busy: a
+burst of publishers on a busy CPU, not Redis away (its commands still time out after
+COMMAND_TIMEOUT)."""
+# What redis-py's BlockingConnectionPool raises when that wait runs out.
+POOL_BUSY = "No connection available."
+RETRY_AFTER = 1.0
+"""Seconds requests skip Redis after a failed command (a stall, a timeout, a refusal)."""
+
+
+class RedisBackend(BaseBackend):
+    """Publishes to Redis channels; one subscriber greenlet per process delivers locally."""
+
+    def __init__(self, url: str | None = None, options: dict[str, Any] | None = None) -> None:
+        super().__init__(url or DEFAULT_URL, options)
+        self.url: str = url or DEFAULT_URL
+        parse_url(self.url)  # a bad URL fails here, at start-up
+        # Greenlets wait for a free connection instead of failing when many publish at once.
+        pool = redis.BlockingConnectionPool.from_url(
+            self.url,
+            max_connections=PUBLISH_CONNECTIONS,
+            timeout=POOL_WAIT,
+            socket_connect_timeout=COMMAND_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+            health_check_interval=10,
+        )
+        self._publisher = redis.Redis(connection_pool=pool)
+        self.history = RedisHistory(self)
+        self.worker = uuid.uuid4().hex[:8]
+        self.presence_entries = RedisPresence(self)
+        self.command_timeout = COMMAND_TIMEOUT
+        self.wanted: set[str] = set()
+        self.inboxes: dict[str, Callable[[bytes], None]] = {}
+        self._confirmed: set[str] = set()
+        # Targeted messages (groups, users, single connections) reach every process by
+        # pattern; each delivers to its own members.
+        self.patterns = tuple(self.channel("%s:*" % kind) for kind in self.TARGETS)
+        self._target_prefixes = tuple(pattern[:-1] for pattern in self.patterns)
+        self._subscriber: gevent.Greenlet | None = None
+        self._stopped = False
+        self._retry_at = 0.0
+        self._subscriber_down = False  # the subscriber lost Redis and is not subscribed again
+        self.state = "idle"
+        self.stats = {
+            "published": 0,
+            "publish_errors": 0,
+            "received": 0,
+            "delivered": 0,
+            "reconnects": 0,
+            "pool_busy": 0,
+            "caught_up": 0,
+            "gaps": 0,
+        }
+        self._pool_busy = Episode()
+        self._back_callbacks: list[Callable[[], object]] = []
+
+    # -- publishing (any process) ------------------------------------------------------------
+
+    def publish(self, channel: str, envelope: Envelope, history: History | None = None) -> None:
+        kept = self.history
+        if not self.available() or (kept.lost and not kept.mark_lost()):
+            self.stats["publish_errors"] += 1
+            kept.lose(channel, history)
+            return
+        try:
+            if history is None:
+                self._publisher.publish(channel, envelope.to_bytes())
+            else:
+                kept.append(channel, history, envelope)
+        except (redis.RedisError, OSError) as error:
+            self.stats["publish_errors"] += 1
+            kept.lose(channel, history)
+            self.command_failed(error)
+            return
+        self.stats["published"] += 1
+        self.command_ok()
+
+    def replay(self, channel: str, since: Position, history: History) -> Replay:
+        return self.history.replay(channel, since, history)
+
+    def heads(self, streams: dict[str, History]) -> dict[str, Position]:
+        return self.history.heads(streams)
+
+    def presence_add(self, place: str, entry: Entry) -> int:
+        return self.presence_entries.add(place, entry)
+
+    def presence_remove(self, place: str, entry: Entry) -> int:
+        return self.presence_entries.remove(place, entry)
+
+    def presence(self, place: str) -> list[Entry]:
+        return self.presence_entries.entries(place)
+
+    def refresh_presence(self) -> list[tuple[str, Entry]]:
+        return self.presence_entries.refresh()
+
+    @property
+    def client(self) -> redis.Redis:
+        """The synchronous client this backend publishes with."""
+        return self._publisher
+
+    def available(self) -> bool:
+        if self._subscriber is not None and self._subscriber_down:
+            return False
+        return time.monotonic() >= self._retry_at
+
+    def command_failed(self, error: Exception) -> None:
+        """A command failed: requests skip Redis for :data:`RETRY_AFTER` seconds. Not when
+        it found every connection of this process busy: Redis is not away, and marking it so
+        would drop every other worker's forwarded answers for a second."""
+        if isinstance(error, redis.ConnectionError) and str(error) == POOL_BUSY:
+            self.stats["pool_busy"] += 1
+            if self._pool_busy.hit(time.monotonic()):
+                logger.warning(
+                    "all %d Redis connections of this process stayed busy for %.0f s: a command "
+                    "failed (counted: pool_busy; logged once until a minute passes without one)",
+                    PUBLISH_CONNECTIONS,
+                    POOL_WAIT,
+                )
+            return
+        self._retry_at = time.monotonic() + RETRY_AFTER
+        self._set_state("disconnected", error)
+
+    def command_ok(self) -> None:
+        """A command worked: Redis answers (unless the subscriber is still away from it)."""
+        if self.state == "disconnected" and not (
+            self._subscriber is not None and self._subscriber_down
+        ):
+            self._set_state("connected")
+
+    # -- receiving (socket-server processes) ---------------------------------------------------
+
+    def join(self, connection: Member, channels: tuple[str, ...]) -> None:
+        super().join(connection, channels)
+        for channel in channels:  # a connection that came back: its stream is in use again
+            self.history.retired.discard(channel)
+        # Targeted channels arrive through the patterns: subscribing them too would deliver
+        # their messages twice.
+        self._subscribe(tuple(c for c in channels if not c.startswith(self._target_prefixes)))
+
+    def leave_channels(self, connection: Member, channels: tuple[str, ...]) -> None:
+        self.history.marks.forget(self.hub.discard(connection, channels))
+
+    def leave(self, connection: Member) -> None:
+        self.history.retire(connection)
+
+    def serve(self, channels: tuple[str, ...], deadline: float) -> bool:
+        self._subscribe(channels)
+        return all(
+            self.wait_subscribed(channel, deadline - time.monotonic())
+            for channel in (*channels, *self.patterns)
+        )
+
+    def listen(self, channel: str, callback: Callable[[bytes], None]) -> None:
+        """Call ``callback(data)`` in the subscriber greenlet for every message on
+        ``channel`` (a worker's inbox, for session forwarding)."""
+        self.inboxes[channel] = callback
+        self._subscribe((channel,))
+
+    def when_back(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` (in the subscriber greenlet: it must not block) whenever Redis
+        answers again after it was away."""
+        self._back_callbacks.append(callback)
+
+    def wait_subscribed(self, channel: str, timeout: float) -> bool:
+        """Wait until Redis has confirmed the subscription to ``channel`` (from then on,
+        whatever is published to it reaches this process), at most ``timeout`` seconds, and
+        not at all while Redis is known to be away."""
+        import gevent
+
+        deadline = time.monotonic() + timeout
+        while channel not in self._confirmed:
+            if self.state == "disconnected" or time.monotonic() >= deadline:
+                return False
+            gevent.sleep(0.01)
+        return True
+
+    def _subscribe(self, channels: tuple[str, ...]) -> None:
+        self.wanted.update(channels)
+        if self._subscriber is None and not self._stopped:
+            # The one greenlet of the process that receives (gevent_io: the only place with
+            # greenlets) runs this backend's subscription.
+            from ...gevent_io.subscriber import receive
+
+            self._subscriber = receive(Subscription(self), lambda: self._stopped)
+
+    def close(self) -> None:
+        self._stopped = True
+        if self._subscriber is not None:
+            self._subscriber.kill(block=False)
+            self._subscriber = None
+        self._publisher.close()
+
+    def subscribed(self, channel: str) -> None:
+        """Redis confirmed the subscriber's subscription to ``channel``: what is published to
+        it reaches this process from now on, and Redis answers."""
+        self._confirmed.add(channel)
+        if self._subscriber_down or self.state != "connected":
+            self._subscriber_down = False
+            self._retry_at = 0.0
+            self._set_state("connected")
+
+    def subscriber_lost(self, error: Exception) -> None:
+        """The subscriber lost Redis: requests skip it until it is subscribed again."""
+        self._confirmed.clear()
+        self._subscriber_down = True
+        self._set_state("disconnected", error)
+
+    def _set_state(self, state: str, error: Exception | None = None) -> None:
+        """Log each change of state once, not once per retry or per failed command."""
+        if state == self.state:
+            return
+        previous, self.state = self.state, state
+        if state == "connected":
+            if previous == "disconnected":
+                logger.warning("Redis at %s answers again", safe_url(self.url))
+                for callback in self._back_callbacks:
+                    try:
+                        callback()
+                    except Exception:
+                        logger.exception("a callback for Redis answering again failed")
+            else:
+                logger.info("Redis subscriber connected to %s", safe_url(self.url))
+        else:
+            logger.error(
+                "Redis at %s is unreachable (%s): requests skip it and events published "
+                "meanwhile are lost (counted: publish_errors); retrying with backoff",
+                safe_url(self.url),
+                error,
+            )

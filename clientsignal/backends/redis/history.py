@@ -1,0 +1,409 @@
+"""History in Redis: each channel that keeps history has a stream (capped, with an expiry)
+and an epoch key; a message is appended and published with its position in one script. A
+replay reads what a stream kept after a position; the heads say where streams are now.
+
+Across an outage (see ..marks): a subscriber subscribed again reads, from each stream its
+connections receive, what came after the last message it delivered (:meth:`RedisHistory.
+catch_up`), or says where it cannot (a ``gap``). A publish that fails is marked in its stream
+once Redis answers (:meth:`RedisHistory.mark_lost`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from ...episodes import Episode
+from ..base import Envelope
+from ..marks import Marks
+from ..streams import (
+    History,
+    Position,
+    Replay,
+    Retired,
+    format_sequence,
+    new_epoch,
+    virtual,
+    virtual_gap,
+)
+
+if TYPE_CHECKING:
+    from ..base import Member
+    from .backend import RedisBackend
+
+logger = logging.getLogger("clientsignal.backends.redis")
+
+CATCH_UP_BATCH = 200
+"""Streams a subscriber back from an outage reads in one round trip."""
+MAX_LOST = 100_000
+"""Streams whose failed publishes a process remembers, to mark them once Redis answers."""
+
+# Keep a message in its channel's stream and publish it with its position, in one round trip:
+# the stream gets a new epoch when its epoch key is gone (expired with it, or Redis lost its
+# data); each entry records the id before it, so a replay can tell whether entries after a
+# client's position were trimmed; entries older than the ttl are trimmed too.
+# KEYS: stream, epoch. ARGV: size, ttl in ms, a new epoch, the channel, the envelope's bytes
+# without a position (they start with a newline).
+_APPEND = """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  redis.call('DEL', KEYS[1])
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[2], epoch)
+end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local prev = '0-0'
+if last[1] then prev = last[1][1] end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'p', prev, 'm', ARGV[5])
+local now = redis.call('TIME')
+local cutoff = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[2])
+if cutoff > 0 then redis.call('XTRIM', KEYS[1], 'MINID', cutoff) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[4], epoch .. ':' .. id .. ARGV[5])
+return id
+"""
+
+# The head of each of a connection's streams, for a client that has no position in them: the
+# last entry's id, or 0-0 in a stream that has none yet. A stream without an epoch (none made
+# yet, expired, lost) keeps nothing, and none is made for it: its head is virtual (see
+# .streams), "v" .. the life of Redis's data (a key made once, lost with the data) .. the time.
+# KEYS: the life key, then the stream and epoch of each stream in turn. ARGV: a new life.
+# Returns the life, then each head.
+_HEADS = """
+local life = redis.call('GET', KEYS[1])
+if not life then
+  life = ARGV[1]
+  redis.call('SET', KEYS[1], life)
+end
+local t = redis.call('TIME')
+local now = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local heads = {life}
+for i = 1, (#KEYS - 1) / 2 do
+  local stream, key = KEYS[2 * i], KEYS[2 * i + 1]
+  local epoch = redis.call('GET', key)
+  if epoch then
+    local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+    local id = '0-0'
+    if last[1] then id = last[1][1] end
+    heads[i + 1] = epoch .. ':' .. id
+  else
+    heads[i + 1] = 'v' .. life .. now .. ':0-0'
+  end
+end
+return heads
+"""
+
+# Give up streams of closed connections (past the bounds of what is kept for their return):
+# delete them and their epochs, and say when (a virtual head given before is then a gap).
+# KEYS: the evicted key, then the stream and epoch keys.
+_GIVE_UP = """
+local deleted = 0
+for i = 2, #KEYS do deleted = deleted + redis.call('DEL', KEYS[i]) end
+if deleted > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('SET', KEYS[1], string.format('%.0f', now))
+end
+return deleted
+"""
+
+
+class RedisHistory:
+    """The streams of one Redis backend: appending, replaying, heads, and what this process's
+    connections stand at in them."""
+
+    def __init__(self, backend: RedisBackend) -> None:
+        self.backend = backend
+        client = backend.client
+        self._append = client.register_script(_APPEND)
+        self._heads = client.register_script(_HEADS)
+        self._give_up = client.register_script(_GIVE_UP)
+        # The key that names the life of Redis's data (see ..streams), the time of the last
+        # stream given up early (see ..streams.Retired); the life last seen.
+        self._life_key = backend.channel("history") + "|life"
+        self._evicted_key = backend.channel("history") + "|evicted"
+        self.life: str | None = None
+        # Where this process's connections stand in their streams; streams whose publish
+        # failed (to mark); when the subscriber lost Redis (monotonic) and the life it knew.
+        self.marks = Marks()
+        self.lost: dict[str, History] = {}
+        self._lost_episode = Episode()
+        self.down_since: float | None = None
+        self.down_life: str | None = None
+        self.retired = Retired()
+
+    def append(self, channel: str, history: History, envelope: Envelope) -> None:
+        """Keep ``envelope`` in ``channel``'s stream and publish it with its position, in one
+        round trip (raises when Redis fails)."""
+        self._append(keys=stream_keys(channel), args=_append_args(channel, history, envelope))
+
+    def lost_since_down(self, life: str | None) -> None:
+        """The subscriber lost Redis: remember when, and the life of its data then."""
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            self.down_life = life
+
+    def retire(self, connection: Member) -> None:
+        """The own stream of a closed connection that was sent something is kept for its
+        client's return, within the bounds of :class:`~..streams.Retired`: past them, the
+        oldest is given up (deleted)."""
+        backend = self.backend
+        own = backend.target_channel("connection", connection.id)
+        mark = self.marks.get(own)
+        self.marks.forget(backend.hub.remove(connection))
+        if mark is None or not mark.kept:
+            return
+        evicted = self.retired.add(own, getattr(connection.session, "address", ""))
+        if evicted and backend.available():
+            try:
+                self._give_up(
+                    keys=[self._evicted_key, *(k for c in evicted for k in stream_keys(c))]
+                )
+            except (redis.RedisError, OSError) as error:
+                backend.command_failed(error)
+
+    def lose(self, channel: str, history: History | None) -> None:
+        """A publish to ``channel`` failed: with history, its stream gets a mark in its place
+        once Redis answers (:meth:`mark_lost`)."""
+        if history is None:
+            return  # no history, no promise: lost, and counted
+        if channel in self.lost or len(self.lost) < MAX_LOST:
+            self.lost[channel] = history.wider(self.lost.get(channel))
+        elif self._lost_episode.hit(time.monotonic()):
+            logger.error(
+                "publishes to more than %d streams failed while Redis was away: the clients of "
+                "the others will not be told they missed something",
+                MAX_LOST,
+            )
+
+    def mark_lost(self) -> bool:
+        """Put a mark in each stream whose publish failed, where the lost message would have
+        been (one round trip); the clients of the stream get a ``gap`` there. True once none
+        is left to mark."""
+        lost, self.lost = self.lost, {}
+        marker = Envelope(lost=True)
+        try:
+            pipe = self.backend.client.pipeline(transaction=False)
+            for channel, history in lost.items():
+                self._append(
+                    keys=stream_keys(channel),
+                    args=_append_args(channel, history, marker),
+                    client=pipe,
+                )
+            pipe.execute()
+        except (redis.RedisError, OSError) as error:
+            for channel, history in lost.items():
+                self.lose(channel, history)
+            self.backend.command_failed(error)
+            return False
+        logger.warning(
+            "Redis answers again: %d stream(s) whose publishes failed are marked, their clients "
+            "get a gap",
+            len(lost),
+        )
+        return True
+
+    def replay(self, channel: str, since: Position, history: History) -> Replay:
+        self.track(channel, history)
+        if not self.backend.available():  # a gap at once, as every other call skips Redis
+            return Replay(gap=True)
+        try:
+            [replay] = self.replays([(channel, since, history)])
+        except (redis.RedisError, OSError) as error:
+            self.backend.command_failed(error)
+            return Replay(gap=True)
+        if not replay.gap:
+            last = replay.entries[-1].position if replay.entries else since.token
+            self.track(channel, history, Position.parse(last or ""))
+        return replay
+
+    def track(self, channel: str, history: History, head: Position | None = None) -> None:
+        if self.backend.hub.count(channel):  # only streams this process's connections receive
+            self.marks.track(channel, history, head)
+
+    def replays(
+        self, wanted: Sequence[tuple[str, Position | None, History]], down: float | None = None
+    ) -> list[Replay]:
+        """What each stream kept after each position, in one round trip. ``down``: for the
+        subscriber's catch-up, the seconds since it lost Redis; a stream in which the process
+        had no position (None, or a virtual head) is read whole if it was made since (it must
+        still have its first message, and Redis must not have lost its data meanwhile)."""
+        pipe = self.backend.client.pipeline(transaction=False)
+        pipe.get(self._life_key)
+        pipe.time()
+        pipe.get(self._evicted_key)
+        for channel, since, history in wanted:
+            stream, epoch_key = stream_keys(channel)
+            fresh = since is None or virtual(since) is not None
+            after = "0-0" if fresh else format_sequence(since.sequence)  # type: ignore[union-attr]
+            pipe.get(epoch_key)
+            pipe.xrange(stream, min="(" + after, max="+", count=history.size + 1)
+            pipe.xinfo_stream(stream)
+        results = pipe.execute(raise_on_error=False)
+        found, clock, evicted = results[:3]
+        life = found.decode() if isinstance(found, bytes) else None
+        if life is not None:
+            self.life = life
+        now_ms = clock[0] * 1000 + clock[1] // 1000 if isinstance(clock, tuple) else 0
+        evicted_ms = int(evicted) if isinstance(evicted, bytes) else -1
+        replays = []
+        for n, (_channel, since, history) in enumerate(wanted):
+            epoch, entries, info = results[3 + 3 * n : 6 + 3 * n]
+            if since is not None and virtual(since) is None:
+                if not isinstance(epoch, bytes) or epoch.decode() != since.epoch:
+                    replays.append(Replay(gap=True))
+                else:
+                    after = format_sequence(since.sequence)
+                    replays.append(_replay(epoch, after, entries, info))
+                continue
+            if down is not None:
+                known = self.down_life if since is None else virtual(since)[0]  # type: ignore[index]
+                trusted = life is not None and known == life and down <= history.ttl
+            else:
+                assert since is not None
+                trusted = (
+                    life is not None
+                    and now_ms > 0
+                    and not virtual_gap(since, life, now_ms, history.ttl, evicted_ms)
+                )
+            if not trusted:
+                replays.append(Replay(gap=True))
+            elif not isinstance(epoch, bytes):
+                replays.append(Replay())  # no stream made since: nothing missed
+            else:  # made since: all of it
+                replays.append(_replay(epoch, "0-0", entries, info))
+        return replays
+
+    def heads(self, streams: dict[str, History]) -> dict[str, Position]:
+        for channel, history in streams.items():
+            self.track(channel, history)
+        if not streams or not self.backend.available():
+            return {}
+        try:
+            found = self.read_heads(list(streams))
+        except (redis.RedisError, OSError) as error:
+            self.backend.command_failed(error)
+            return {}
+        self.backend.command_ok()
+        for channel, position in found.items():
+            self.track(channel, streams[channel], position)
+        return found
+
+    def read_heads(self, channels: list[str]) -> dict[str, Position]:
+        """The head of each stream, in one round trip (raises when Redis fails)."""
+        tokens = self._heads(
+            keys=[self._life_key, *(k for channel in channels for k in stream_keys(channel))],
+            args=[new_epoch()],
+        )
+        self.life = tokens[0].decode()
+        found = {}
+        for channel, token in zip(channels, tokens[1:], strict=False):
+            position = Position.parse(token.decode()) if isinstance(token, bytes) else None
+            if position is not None:
+                found[channel] = position
+        return found
+
+    def catch_up(self, channels: list[str]) -> None:
+        """The subscriber is back after an outage: deliver, for each of ``channels``, what
+        its stream kept after this process's mark, in order. Where some of that is no longer
+        kept (trimmed, or Redis restarted from an older snapshot), a gap, then what is; where
+        its history is gone (another epoch), a gap, then the new history if it kept all of
+        it, else a gap at its head. Each gap marks the stream anew. Raises when Redis fails
+        (the subscriber then starts over, marks kept)."""
+        assert self.down_since is not None
+        down = time.monotonic() - self.down_since
+        for start in range(0, len(channels), CATCH_UP_BATCH):
+            batch = []
+            for channel in channels[start : start + CATCH_UP_BATCH]:
+                mark = self.marks.get(channel)
+                if mark is not None:
+                    batch.append((channel, mark.position, mark.history))
+            replays = self.replays(batch, down)
+            gaps = []
+            for (channel, since, history), replay in zip(batch, replays, strict=True):
+                if not replay.gap:
+                    self.deliver_all(channel, replay.entries)
+                elif replay.resumes is not None:  # a hole in its history: said, then the rest
+                    self.gap(channel, replay.resumes)
+                    self.deliver_all(channel, replay.entries)
+                else:
+                    gaps.append((channel, since, history))
+            if not gaps:
+                continue
+            heads = self.read_heads([channel for channel, _since, _history in gaps])
+            # A new history (another epoch) is read from its start, if it still has it all.
+            anew = [
+                (channel, Position(heads[channel].epoch, (0, 0)), history)
+                for channel, since, history in gaps
+                if channel in heads
+                and virtual(heads[channel]) is None
+                and (since is None or since.epoch != heads[channel].epoch)
+            ]
+            whole = {
+                channel: replay
+                for (channel, _start, _history), replay in zip(
+                    anew, self.replays(anew) if anew else [], strict=True
+                )
+                if not replay.gap
+            }
+            for channel, _since, _history in gaps:
+                head = heads.get(channel)
+                if channel in whole and head is not None:
+                    self.gap(channel, Position(head.epoch, (0, 0)))
+                    self.deliver_all(channel, whole[channel].entries)
+                else:
+                    self.gap(channel, head)
+
+    def gap(self, channel: str, at: Position | None) -> None:
+        """Tell the connections of ``channel`` that they missed some of its stream, at
+        ``at`` (their position from then on), which marks the stream anew."""
+        self.backend.stats["gaps"] += 1
+        if at is not None:
+            self.marks.place(channel, at)
+        self.backend.hub.deliver(channel, Envelope(lost=True, position=at.token if at else None))
+
+    def deliver_all(self, channel: str, entries: list[Envelope]) -> None:
+        """Deliver what a catch-up read, in order, but what was delivered already."""
+        for envelope in entries:
+            if self.marks.advance(channel, envelope.position or ""):
+                self.backend.stats["caught_up"] += 1
+                self.backend.hub.deliver(channel, envelope)
+
+
+def _append_args(channel: str, history: History, envelope: Envelope) -> list[Any]:
+    """The arguments of the append script for ``envelope`` in ``channel``'s stream."""
+    return [history.size, int(history.ttl * 1000), new_epoch(), channel, envelope.to_bytes()]
+
+
+def _replay(epoch: bytes, after: str, entries: Any, info: Any) -> Replay:
+    """What a stream of ``epoch`` kept after the id ``after``, from its entries after it (at
+    most one more than its history's size) and its XINFO, either of them maybe an error (no
+    such stream)."""
+    if isinstance(entries, Exception):
+        return Replay(gap=True)
+    if not entries and isinstance(info, Exception):
+        # No stream, but its epoch: nothing was kept since the epoch was made.
+        return Replay(gap=after != "0-0")
+    if isinstance(info, Exception):
+        return Replay(gap=True)
+    if not entries:
+        # Nothing kept after the client's position: it missed something only if a later
+        # message was added since, and trimmed.
+        last = info.get("last-generated-id", b"0-0")
+        return Replay(gap=last.decode() != after)
+    prefix = epoch + b":"
+    kept = [Envelope.from_bytes(prefix + id_ + fields[b"m"]) for id_, fields in entries]
+    before = entries[0][1].get(b"p", b"").decode()
+    if before != after:  # the entry right after the client's is no longer kept
+        return Replay(kept, gap=True, resumes=Position.parse("%s:%s" % (epoch.decode(), before)))
+    return Replay(kept)
+
+
+def stream_keys(channel: str) -> list[str]:
+    """The keys of a channel's stream and of its epoch."""
+    return [channel + "|stream", channel + "|epoch"]

@@ -1,0 +1,112 @@
+"""The subscriber's side of Redis, without greenlets: one connection subscribed to what this
+process's connections listen on (and, by pattern, to every targeted channel), reading what
+arrives and handing it to the process's connections. ``gevent_io/subscriber.py`` runs it in
+the process's one receiving greenlet and connects it again, with backoff, when Redis goes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import redis
+
+from ..base import Envelope
+
+if TYPE_CHECKING:
+    from .backend import RedisBackend
+
+logger = logging.getLogger("clientsignal.backends.redis")
+
+POLL_INTERVAL = 0.25
+"""Seconds between the subscriber's looks for channels to add: how long, at most, a new
+connection class waits for its subscription."""
+
+
+class Subscription:
+    """What one Redis backend receives."""
+
+    def __init__(self, backend: RedisBackend) -> None:
+        self.backend = backend
+
+    def run(self, stopped: Callable[[], bool]) -> bool:
+        """Connect, subscribe and deliver what arrives until ``stopped()`` or Redis goes
+        (then the backend is told, and this returns). True if Redis confirmed a subscription
+        (the caller's backoff starts over)."""
+        backend = self.backend
+        kept = backend.history
+        answered = False
+        client = redis.Redis.from_url(
+            backend.url,
+            socket_connect_timeout=backend.command_timeout,
+            socket_timeout=backend.command_timeout,
+            socket_keepalive=True,
+            health_check_interval=10,
+        )
+        pubsub = client.pubsub()
+        try:
+            subscribed = set(backend.wanted)
+            pubsub.subscribe(*subscribed)
+            pubsub.psubscribe(*backend.patterns)
+            # Back from an outage: each channel (pattern) is caught up once subscribed.
+            behind = {*subscribed, *backend.patterns} if kept.down_since is not None else set()
+            while not stopped():
+                missing = backend.wanted - subscribed
+                if missing:
+                    pubsub.subscribe(*missing)
+                    subscribed |= missing
+                message = pubsub.get_message(timeout=POLL_INTERVAL)
+                kind = message["type"] if message is not None else None
+                if kind in ("subscribe", "psubscribe"):
+                    assert message is not None
+                    name = message["channel"].decode("utf-8")
+                    answered = True
+                    backend.subscribed(name)
+                    if name in behind:
+                        try:
+                            kept.catch_up(kept.marks.matching(name, kind == "psubscribe"))
+                        except (redis.RedisError, OSError):
+                            raise  # start over, marks kept
+                        except Exception:
+                            logger.exception("catching up %r failed", name)
+                        behind.discard(name)
+                        if not behind:
+                            kept.down_since = None
+                elif kind in ("message", "pmessage"):
+                    assert message is not None
+                    try:
+                        self.deliver(message["channel"], message["data"])
+                    except Exception:
+                        logger.exception("delivering a message from %r failed", message["channel"])
+                if kept.lost and backend.available() and not behind:
+                    kept.mark_lost()
+        except (redis.RedisError, OSError) as error:
+            kept.lost_since_down(kept.life)
+            backend.subscriber_lost(error)
+        finally:
+            try:
+                pubsub.close()
+                client.close()
+            except (redis.RedisError, OSError):
+                pass
+        return answered
+
+    def reconnecting(self) -> None:
+        self.backend.stats["reconnects"] += 1
+
+    def deliver(self, channel: bytes, data: bytes) -> None:
+        """One message from Redis: to a worker inbox's reader, or to this process's
+        connections of its channel (once: a catch-up may have delivered it already)."""
+        backend = self.backend
+        name = channel.decode("utf-8")
+        reader = backend.inboxes.get(name)
+        if reader is not None:
+            reader(data)
+            return
+        backend.stats["received"] += 1
+        envelope = Envelope.from_bytes(data)
+        kept = backend.history
+        if envelope.position is not None and not kept.marks.advance(name, envelope.position):
+            return  # a catch-up delivered it already
+        backend.stats["delivered"] += backend.hub.deliver(name, envelope)
