@@ -7,7 +7,6 @@ process only.
 
 from __future__ import annotations
 
-import json
 import os
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -56,33 +55,19 @@ def process_snapshot() -> dict[str, Any]:
 
 
 def publish(backend: BaseBackend, worker_id: str) -> None:
-    """Store this process's snapshot in Redis for the others to sum; skipped while Redis is
-    away (the backend logs that once)."""
-    import redis
-
-    if not backend.available():
-        return
-    key = backend.channel("stats:" + worker_id)
-    try:
-        backend.client.set(key, json.dumps(process_snapshot()), ex=SNAPSHOT_TTL)  # type: ignore[attr-defined]
-    except (redis.RedisError, OSError) as error:
-        backend.command_failed(error)  # type: ignore[attr-defined]
+    """Keep this process's snapshot in the backend for the others to sum (skipped while it is
+    away: the backend logs that once)."""
+    if backend.available():
+        backend.store_snapshot(worker_id, process_snapshot(), SNAPSHOT_TTL)
 
 
 def snapshots(backend: BaseBackend | None) -> list[dict[str, Any]]:
-    """Every live process's snapshot: from Redis when there is one (and it answers), else
-    this process's."""
-    if backend is None or not hasattr(backend, "client") or not backend.available():
+    """Every live process's snapshot: from the backend when it shares them (and answers),
+    else this process's."""
+    if backend is None or not backend.available():
         return [process_snapshot()]
-    import redis
-
-    client = backend.client
-    try:
-        keys = list(client.scan_iter(match=backend.channel("stats:*"), count=500))
-        return [json.loads(raw) for raw in client.mget(keys) if raw] if keys else []
-    except (redis.RedisError, OSError) as error:
-        backend.command_failed(error)  # type: ignore[attr-defined]
-        return [process_snapshot()]
+    shared = backend.snapshots()
+    return [process_snapshot()] if shared is None else shared
 
 
 def summed(snaps: list[dict[str, Any]]) -> dict[str, Any]:

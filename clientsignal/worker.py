@@ -96,7 +96,7 @@ class Worker:
                 from .backends import get_backend
 
                 backend = get_backend(self.sessions_url, self.backend_options)
-                self.cluster = SessionCluster(backend, self.services)  # type: ignore[arg-type]
+                self.cluster = SessionCluster(backend, self.services)
                 if self.backend_options.get("GLOBAL_LIMITS"):
                     self.limits = GlobalLimits(backend)  # type: ignore[arg-type]
                     for mount, server in self.services:

@@ -1,4 +1,4 @@
-"""Sessions that work whichever worker a request lands on, through Redis.
+"""Sessions that work whichever worker a request lands on, through the backend (Redis).
 
 gunicorn's workers share one listening socket, so the separate HTTP requests of one SockJS
 session (each poll, each send) land on any worker. The worker that opens a session owns it: the
@@ -11,6 +11,11 @@ cost nothing extra; nor does a request that lands on its session's owner.
 While Redis is unreachable, nothing waits for it: a worker serves the sessions it holds and
 opens new ones itself, and a request for a session it knows another worker owns fails at once
 with 503.
+
+What workers say to each other is the core's (sockjs_protocol/forwarding.py: messages, sans
+I/O); who owns a session, the live workers and the inboxes are the backend's (BaseBackend's
+session and inbox methods); this module is the greenlets in between: the relay of a forwarded
+request, and the owner's serving of it.
 """
 
 from __future__ import annotations
@@ -23,17 +28,17 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import gevent
-import redis
-import ujson
 from gevent.event import AsyncResult, Event
 from gevent.queue import Empty, Queue
 
+from ..backends.base import BackendAway
 from ..episodes import Episode
 from ..sockjs_protocol import Request, Response, Stream
+from ..sockjs_protocol import forwarding as messages
 from .http import clock, frames, nothing, plain_text, respond, status_line, watch_disconnect
 
 if TYPE_CHECKING:
-    from ..backends.redis import RedisBackend
+    from ..backends import BaseBackend
     from ..services import Match, Services
     from .http import DisconnectWatch
 
@@ -62,91 +67,27 @@ KNOWN_OWNERS = 10_000
 
 UNREACHABLE = "Session owner unreachable."
 
-# Claim a session for this worker unless another worker owns it; return the owner.
-_CLAIM = """
-local owner = redis.call('GET', KEYS[1])
-if owner then return owner end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return ARGV[1]
-"""
-# Keep this worker's sessions (KEYS) owned by it: renew its keys, claim those nobody owns (a
-# session opened while Redis was away, or whose key Redis lost in a restart); return the
-# 1-based indexes of those another worker owns now.
-_KEEP = """
-local taken = {}
-for i, key in ipairs(KEYS) do
-  local owner = redis.call('GET', key)
-  if not owner then
-    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
-  elseif owner == ARGV[1] then
-    redis.call('PEXPIRE', key, ARGV[2])
-  else
-    taken[#taken + 1] = i
-  end
-end
-return taken
-"""
-KEEP_BATCH = 1000
-"""Keys per call of the keeping script."""
-# The registry of live workers (a sorted set, each scored with when it expires): register this
-# one (ARGV: id, ttl in ms), forget the expired, return the live.
-_REGISTER = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('ZRANGE', KEYS[1], 0, -1)
-"""
-# Forget a session's owner, if it is still this worker.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-# The fields of a forwarded request; the owner finds url_kwargs again from the prefix.
-_FIELDS = (
-    "method",
-    "path",
-    "query_string",
-    "headers",
-    "remote_addr",
-    "prefix",
-    "scheme",
-    "server_name",
-    "server_port",
-    "script_name",
-    "protocol",
-    "date",
-)
-
 
 class SessionCluster:
     """This worker's membership of the cluster of workers sharing HTTP sessions."""
 
-    def __init__(self, backend: RedisBackend, services: Services) -> None:
+    def __init__(self, backend: BaseBackend, services: Services) -> None:
         self.backend = backend
         self.services = services
         self.id = "%s-%d" % (uuid.uuid4().hex[:12], os.getpid())
-        self.inbox = backend.channel("worker:" + self.id)
+        self.inbox = self.inbox_of(self.id)
         longest_delay = max(
             (server.options.disconnect_delay for server in services.servers()), default=5.0
         )
-        # An owner key outlives the session's idle wait; the owner refreshes it a few times
-        # per lifetime (the reaper runs every second), so a dead worker's keys vanish on
+        # An owner's claim outlives the session's idle wait; the owner renews it a few times
+        # per lifetime (the reaper runs every second), so a dead worker's claims vanish on
         # their own about as soon as its sessions would have expired.
         self.ttl = max(3.0, 3 * longest_delay)
         self._next_refresh = 0.0
-        self._claim = backend.client.register_script(_CLAIM)
-        self._release = backend.client.register_script(_RELEASE)
-        self._keep = backend.client.register_script(_KEEP)
-        self._register = backend.client.register_script(_REGISTER)
-        self._registry = backend.channel("workers")
         self._workers: set[str] = set()  # live at the last refresh
         self._awaited: set[str] = set()  # live before an outage, not registered again yet
-        self._redis_was_there = True
+        self._backend_was_there = True
         self._back_since = -REGISTER_WINDOW
-        backend.when_back(lambda: gevent.spawn(self.refresh, clock()))
         self._pending: dict[str, Queue] = {}  # replies to requests this worker forwarded
         self._served: dict[str, tuple[Event, Callable[[], None]]] = {}  # streams served here
         self._relays: dict[str, DisconnectWatch] = {}  # streams relayed to this worker's clients
@@ -154,27 +95,20 @@ class SessionCluster:
         self._owners: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._silent = Episode()
         self.stats = {"forwarded": 0, "served_for_others": 0, "owner_unreachable": 0}
-        backend.listen(self.inbox, self._on_message)
+        backend.when_back(lambda: gevent.spawn(self.refresh, clock()))
+        backend.open_inbox(self.inbox, self._on_message)
+
+    def inbox_of(self, worker: str) -> str:
+        return self.backend.channel("worker:" + worker)
 
     # -- ownership ---------------------------------------------------------------------------
 
-    def _key(self, mount: str, session_id: str) -> str:
-        return self.backend.channel("session:%s:%s" % (mount, session_id))
-
     def owner(self, mount: str, session_id: str, *, claim: bool) -> str | None:
         """The worker owning the session (None: no worker does); with ``claim``, this
-        worker if nobody does. Raises :class:`OwnerUnknown` when Redis cannot say."""
-        key = self._key(mount, session_id)
-        try:
-            if claim:
-                owner = self._claim(keys=[key], args=[self.id, int(self.ttl * 1000)])
-            else:
-                owner = self.backend.client.get(key)
-        except (redis.RedisError, OSError) as error:
-            self.backend.command_failed(error)
-            raise OwnerUnknown() from error
-        self.backend.command_ok()
-        owner = owner.decode() if isinstance(owner, bytes) else owner
+        worker if nobody does. Raises :class:`BackendAway` when the backend cannot say."""
+        owner = self.backend.session_owner(
+            _session(mount, session_id), self.id if claim else None, self.ttl
+        )
         if owner is not None and owner != self.id:
             self._remember(mount, session_id, owner)
         return owner
@@ -182,70 +116,57 @@ class SessionCluster:
     def release(self, mount: str, session_ids: list[str]) -> None:
         if not session_ids or not self.backend.available():
             return
-        for session_id in session_ids:
-            try:
-                self._release(keys=[self._key(mount, session_id)], args=[self.id])
-            except (redis.RedisError, OSError) as error:
-                self.backend.command_failed(error)
-                return
+        try:
+            self.backend.release_sessions([_session(mount, i) for i in session_ids], self.id)
+        except BackendAway:
+            pass
 
     def refresh(self, now: float) -> None:
-        """Keep this worker registered and its sessions owned by it in Redis (called by the
-        reaper every second, and at once when Redis answers again, so that a session opened
-        while it was away, or whose key Redis lost, is claimed before another worker, asked for
-        it, takes it for a new one). A session another worker owns meanwhile is this worker's
-        no more: it expires here."""
-        if not self._redis_is_there(now):
-            return
-        if now < self._next_refresh:
+        """Keep this worker registered and its sessions owned by it (called by the reaper
+        every second, and at once when the backend answers again, so that a session opened
+        while it was away, or whose claim it lost, is claimed before another worker, asked
+        for it, takes it for a new one). A session another worker owns meanwhile is this
+        worker's no more: it expires here."""
+        if not self._backend_is_there(now) or now < self._next_refresh:
             return
         self._next_refresh = now + self.ttl / 3
         held = [(mount, session) for mount, server in self.services for session in server.store]
         try:
-            live = self._register(keys=[self._registry], args=[self.id, int(self.ttl * 1000)])
-            self._workers = {member.decode() for member in live}
-            for start in range(0, len(held), KEEP_BATCH):
-                batch = held[start : start + KEEP_BATCH]
-                keys = [self._key(mount, session.id) for mount, session in batch]
-                taken = self._keep(keys=keys, args=[self.id, int(self.ttl * 1000)])
-                for index in taken:
-                    mount, session = batch[int(index) - 1]
-                    logger.info(
-                        "session %s is owned by another worker since Redis came back: it ends here",
-                        session.tag,
-                    )
-                    session.expire()
-        except (redis.RedisError, OSError) as error:
-            self.backend.command_failed(error)
+            self._workers = self.backend.register_worker(self.id, self.ttl)
+            sessions = [_session(mount, session.id) for mount, session in held]
+            for index in self.backend.keep_sessions(sessions, self.id, self.ttl):
+                _mount, session = held[index]
+                logger.info(
+                    "session %s is owned by another worker since Redis came back: it ends here",
+                    session.tag,
+                )
+                session.expire()
+        except BackendAway:
+            pass
 
-    def _redis_is_there(self, now: float) -> bool:
-        """Whether Redis answers; when it answers again, this worker's sessions are claimed
-        at the next refresh, and others' claims wait (:data:`REGISTER_WINDOW`)."""
+    def _backend_is_there(self, now: float) -> bool:
+        """Whether the backend answers; when it answers again, this worker's sessions are
+        claimed at the next refresh, and others' claims wait (:data:`REGISTER_WINDOW`)."""
         if not self.backend.available():
-            self._redis_was_there = False
+            self._backend_was_there = False
             return False
-        if not self._redis_was_there:
-            self._redis_was_there = True
+        if not self._backend_was_there:
+            self._backend_was_there = True
             self._back_since = now
             self._next_refresh = 0.0
             self._awaited = self._workers - {self.id}
         return True
 
     def _owner_after_an_outage(self, mount: str, session_id: str) -> str | None:
-        """Right after Redis answers again, a session nobody owns may be another worker's
-        that has not claimed it again yet: wait until it has, or until every worker that was
-        there before has registered again (within the window), then claim."""
+        """Right after the backend answers again, a session nobody owns may be another
+        worker's that has not claimed it again yet: wait until it has, or until every worker
+        that was there before has registered again (within the window), then claim."""
         while True:
             owner = self.owner(mount, session_id, claim=False)
             if owner is not None or clock() >= self._back_since + REGISTER_WINDOW:
                 break
             if self._awaited:
-                try:
-                    registered = self.backend.client.zrange(self._registry, 0, -1)
-                except (redis.RedisError, OSError) as error:
-                    self.backend.command_failed(error)
-                    raise OwnerUnknown() from error
-                self._awaited -= {_text(member) for member in registered}
+                self._awaited -= self.backend.registered_workers()
             if not self._awaited:
                 break
             gevent.sleep(0.05)
@@ -273,18 +194,18 @@ class SessionCluster:
             return None
         known = self._owners.get((match.mount, target.session_id))
         try:
-            if not self._redis_is_there(clock()):
-                raise OwnerUnknown()
+            if not self._backend_is_there(clock()):
+                raise BackendAway()
             # Owning a session means answering requests forwarded to our inbox, and
-            # forwarding one means reading the answer there: both need the subscription.
-            if not self.backend.wait_subscribed(self.inbox, SUBSCRIBE_WAIT):
-                raise OwnerUnknown()
+            # forwarding one means reading the answer there: both need the inbox open.
+            if not self.backend.inbox_ready(self.inbox, SUBSCRIBE_WAIT):
+                raise BackendAway()
             if target.receiving and clock() < self._back_since + REGISTER_WINDOW:
                 owner = self._owner_after_an_outage(match.mount, target.session_id)
             else:
                 owner = self.owner(match.mount, target.session_id, claim=target.receiving)
-        except OwnerUnknown:
-            # Redis cannot say who owns it. A send, or a request for a session known to be
+        except BackendAway:
+            # Nothing can say who owns it. A send, or a request for a session known to be
             # another worker's, fails at once: answered here it would be a 404, and the
             # client would drop a session that lives on. A poll opens the session here.
             if known is not None or not target.receiving:
@@ -310,24 +231,18 @@ class SessionCluster:
         # is still there (a later poll of the session) before the answer's head comes back.
         gone = watch_disconnect(environ, _QueueWaker(replies))
         self._relays[token] = gone
-        header = {
-            "op": "request",
-            "token": token,
-            "reply_to": self.inbox,
-            "mount": match.mount,
-            "request": {name: getattr(request, name) for name in _FIELDS},
-        }
-        owner_inbox = self.backend.channel("worker:" + owner)
+        forward = messages.Forward.of(request, token=token, reply_to=self.inbox, mount=match.mount)
+        owner_inbox = self.inbox_of(owner)
         self.stats["forwarded"] += 1
-        # Nobody on the owner's inbox (it died, its key not yet expired): 503 now, not after
+        # Nobody on the owner's inbox (it died, its claim not yet expired): 503 now, not after
         # FORWARD_TIMEOUT.
-        if not self._publish(owner_inbox, header, request.body, heard=True):
+        if not self._post(owner_inbox, forward, heard=True):
             self._forget(token)
             return respond(start_response, plain_text(503, UNREACHABLE))
         try:
-            op, reply, body = replies.get(timeout=FORWARD_TIMEOUT)
-            while op == "gone":  # the client left before the answer: wait for it all the same
-                op, reply, body = replies.get(timeout=FORWARD_TIMEOUT)
+            reply = replies.get(timeout=FORWARD_TIMEOUT)
+            while reply is GONE:  # the client left before the answer: wait for it all the same
+                reply = replies.get(timeout=FORWARD_TIMEOUT)
         except Empty:
             self._forget(token)
             self.stats["owner_unreachable"] += 1
@@ -341,14 +256,15 @@ class SessionCluster:
                     FORWARD_TIMEOUT,
                 )
             return respond(start_response, plain_text(503, UNREACHABLE))
-        if op == "response":
+        if isinstance(reply, messages.Response):
             self._forget(token)
-            return respond(start_response, Response(reply["status"], _headers(reply), body))
-        start_response(status_line(reply["status"]), _headers(reply))
+            return respond(start_response, Response(reply.status, reply.headers, reply.body))
+        assert isinstance(reply, messages.Head)
+        start_response(status_line(reply.status), reply.headers)
         heartbeat = match.server.options.heartbeat_delay
         if gone.is_set():
-            replies.put(("gone", None, b""))  # it left while the head was on its way
-        return self._relay(token, owner_inbox, body, replies, gone, heartbeat)
+            replies.put(GONE)  # it left while the head was on its way
+        return self._relay(token, owner_inbox, reply.prelude, replies, heartbeat)
 
     def _forget(self, token: str) -> None:
         self._pending.pop(token, None)
@@ -357,13 +273,7 @@ class SessionCluster:
             relay.stop()
 
     def _relay(
-        self,
-        token: str,
-        owner_inbox: str,
-        prelude: bytes,
-        replies: Queue,
-        gone: DisconnectWatch,
-        heartbeat: float,
+        self, token: str, owner_inbox: str, prelude: bytes, replies: Queue, heartbeat: float
     ) -> Iterator[bytes]:
         """Write the owner's chunks as they come; tell the owner if our client goes away,
         and answer its questions about whether our client is still there."""
@@ -374,63 +284,66 @@ class SessionCluster:
             while True:
                 try:
                     # The owner writes at least a heartbeat this often.
-                    op, _reply, body = replies.get(timeout=heartbeat + FORWARD_TIMEOUT)
+                    reply = replies.get(timeout=heartbeat + FORWARD_TIMEOUT)
                 except Empty:
                     logger.warning("the owner of a forwarded stream went silent")
                     return
-                if op == "end":
+                if isinstance(reply, messages.End):
                     finished = True
                     return
-                if op == "gone":
+                if reply is GONE:
                     return
-                yield body
+                if isinstance(reply, messages.Chunk):
+                    yield reply.data
         finally:
             self._forget(token)
             if not finished:
-                self._publish(owner_inbox, {"op": "abort", "token": token}, b"")
+                self._post(owner_inbox, messages.Abort(token))
 
     # -- the owner ------------------------------------------------------------------------------
 
     def _on_message(self, data: bytes) -> None:
-        head, _, body = data.partition(b"\n")
-        header = ujson.loads(head)
-        op = header["op"]
-        if op == "request":
-            gevent.spawn(self._serve_forwarded, header, body)
-        elif op == "abort":
-            served = self._served.get(header["token"])
+        try:
+            message = messages.decode(data)
+        except messages.MalformedMessage:
+            logger.warning(
+                "worker %s: not a forwarding message in its inbox: %r", self.id, data[:80]
+            )
+            return
+        if isinstance(message, messages.Forward):
+            gevent.spawn(self._serve_forwarded, message)
+        elif isinstance(message, messages.Abort):
+            served = self._served.get(message.token)
             if served is not None:
                 aborted, wake = served
                 aborted.set()
                 wake()
-        elif op == "alive?":
-            relay = self._relays.get(header["token"])
+        elif isinstance(message, messages.AliveQuestion):
+            relay = self._relays.get(message.token)
             alive = relay is not None and relay.alive()
-            answer = {"op": "alive", "question": header["question"], "alive": alive}
-            self._publish(header["reply_to"], answer, b"")
-        elif op == "alive":
-            question = self._questions.get(header["question"])
+            self._post(message.reply_to, messages.AliveAnswer(message.question, alive))
+        elif isinstance(message, messages.AliveAnswer):
+            question = self._questions.get(message.question)
             if question is not None:
-                question.set(header["alive"])
+                question.set(message.alive)
         else:
-            replies = self._pending.get(header["token"])
+            replies = self._pending.get(message.token)
             if replies is not None:
-                replies.put((op, header, body))
+                replies.put(message)
 
-    def _serve_forwarded(self, header: dict[str, Any], body: bytes) -> None:
+    def _serve_forwarded(self, forward: messages.Forward) -> None:
         self.stats["served_for_others"] += 1
-        token, reply_to = header["token"], header["reply_to"]
-        fields = header["request"]
+        token, reply_to, fields = forward.token, forward.reply_to, forward.fields
         match = self.services.match(fields["prefix"] + fields["path"])
-        if match is None or match.mount != header["mount"] or match.prefix != fields["prefix"]:
-            self._reply(reply_to, token, Response(404, [], b"Not found."))
+        if match is None or match.mount != forward.mount or match.prefix != fields["prefix"]:
+            self._post(reply_to, messages.Response(token, 404, [], b"Not found."))
             return
-        request = Request(**fields, body=body, url_kwargs=match.url_kwargs)
-        result = match.server.handle(request, clock())
+        result = match.server.handle(forward.request(match.url_kwargs), clock())
         if not isinstance(result, Stream):
             if not isinstance(result, Response):
                 result = plain_text(400, "Not a valid websocket request.")
-            self._reply(reply_to, token, result)
+            answer = messages.Response(token, result.status, result.headers, result.body)
+            self._post(reply_to, answer)
             return
         receiver = result.receiver
         wakeup, aborted = Event(), Event()
@@ -439,20 +352,19 @@ class SessionCluster:
         # that relays this stream: it holds the client's socket.
         receiver.alive = lambda: self._ask_alive(reply_to, token)
         self._served[token] = (aborted, wakeup.set)
-        head = {"op": "head", "token": token, "status": result.status, "headers": result.headers}
+        head = messages.Head(token, result.status, result.headers, result.prelude)
         try:
             # Each chunk (a heartbeat at least) must reach a listener: a relaying worker that
             # died (SIGKILL, OOM) sends no abort, and its receiver would hold the session
             # open with nobody at the other end.
-            if not self._publish(reply_to, head, result.prelude, heard=True):
+            if not self._post(reply_to, head, heard=True):
                 receiver.abort(clock())
                 return
             for chunk in frames(receiver, wakeup, aborted):
-                chunk_head = {"op": "chunk", "token": token}
-                if not self._publish(reply_to, chunk_head, _bytes(chunk), heard=True):
+                if not self._post(reply_to, messages.Chunk(token, _bytes(chunk)), heard=True):
                     receiver.abort(clock())
                     return
-            self._publish(reply_to, {"op": "end", "token": token}, b"")
+            self._post(reply_to, messages.End(token))
         finally:
             receiver.wake = nothing
             del self._served[token]
@@ -464,10 +376,10 @@ class SessionCluster:
         answer = AsyncResult()
         self._questions[question] = answer
         try:
-            header = {"op": "alive?", "token": token, "question": question, "reply_to": self.inbox}
-            if not self._publish(relay_inbox, header, b"", heard=True):
-                # Redis is away: the receiver stays until it ends by itself. Redis is there
-                # but nobody listens: the relaying worker is gone, and its client with it.
+            asked = messages.AliveQuestion(token, question, self.inbox)
+            if not self._post(relay_inbox, asked, heard=True):
+                # The backend is away: the receiver stays until it ends by itself. It is
+                # there but nobody listens: the relaying worker is gone, and its client too.
                 return not self.backend.available()
             return bool(answer.get(timeout=ALIVE_TIMEOUT))
         except gevent.Timeout:
@@ -475,36 +387,19 @@ class SessionCluster:
         finally:
             del self._questions[question]
 
-    def _reply(self, reply_to: str, token: str, response: Response) -> None:
-        header = {
-            "op": "response",
-            "token": token,
-            "status": response.status,
-            "headers": response.headers,
-        }
-        self._publish(reply_to, header, response.body)
-
-    # -- Redis -------------------------------------------------------------------------------------
-
-    def _publish(
-        self, channel: str, header: dict[str, Any], body: bytes, *, heard: bool = False
-    ) -> bool:
-        """Publish one message; False if Redis is away, or if nobody subscribes to
-        ``channel`` and it had to be ``heard``."""
-        if not self.backend.available():
-            return False
-        try:
-            listeners = self.backend.client.publish(
-                channel, ujson.dumps(header).encode() + b"\n" + body
-            )
-        except (redis.RedisError, OSError) as error:
-            self.backend.command_failed(error)
-            return False
-        return bool(listeners) or not heard
+    def _post(self, inbox: str, message: messages.Message, *, heard: bool = False) -> bool:
+        """Post one message; False if the backend is away, or if nobody listens on ``inbox``
+        and it had to be ``heard``."""
+        return self.backend.post(inbox, messages.encode(message), heard=heard)
 
 
-class OwnerUnknown(Exception):
-    """Redis cannot say which worker owns a session."""
+GONE = object()
+"""Put in a relay's reply queue when its client goes away."""
+
+
+def _session(mount: str, session_id: str) -> str:
+    """How the backend names a session of the service mounted at ``mount``."""
+    return "%s:%s" % (mount, session_id)
 
 
 class _QueueWaker:
@@ -514,15 +409,7 @@ class _QueueWaker:
         self._replies = replies
 
     def set(self) -> None:
-        self._replies.put(("gone", None, b""))
-
-
-def _headers(reply: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(name, value) for name, value in reply["headers"]]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        self._replies.put(GONE)
 
 
 def _bytes(chunk: str | bytes) -> bytes:

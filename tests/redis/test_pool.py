@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from clientsignal.backends import Envelope
-from clientsignal.backends.redis import backend as redis_backend
 from clientsignal.backends.redis import RedisBackend
+from clientsignal.backends.redis import backend as redis_backend
 
 pytestmark = pytest.mark.redis
 

@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from ...episodes import Episode
-from ..base import BaseBackend, Envelope, Member
+from ..base import BackendAway, BaseBackend, Envelope, Member
 from ..presence import Entry
 from ..streams import History, Position, Replay
 from .history import RedisHistory
 from .presence import RedisPresence
+from .sessions import RedisSessions
 from .subscription import Subscription
 from .url import DEFAULT_URL, parse_url, safe_url
 
@@ -77,6 +78,7 @@ class RedisBackend(BaseBackend):
         self.history = RedisHistory(self)
         self.worker = uuid.uuid4().hex[:8]
         self.presence_entries = RedisPresence(self)
+        self.sessions = RedisSessions(self)
         self.command_timeout = COMMAND_TIMEOUT
         self.wanted: set[str] = set()
         self.inboxes: dict[str, Callable[[bytes], None]] = {}
@@ -142,6 +144,47 @@ class RedisBackend(BaseBackend):
     def refresh_presence(self) -> list[tuple[str, Entry]]:
         return self.presence_entries.refresh()
 
+    def session_owner(self, session: str, claim: str | None = None, ttl: float = 0) -> str | None:
+        return self.sessions.owner(session, claim, ttl)
+
+    def release_sessions(self, sessions: list[str], worker: str) -> None:
+        self.sessions.release(sessions, worker)
+
+    def keep_sessions(self, sessions: list[str], worker: str, ttl: float) -> list[int]:
+        return self.sessions.keep(sessions, worker, ttl)
+
+    def register_worker(self, worker: str, ttl: float) -> set[str]:
+        return self.sessions.register(worker, ttl)
+
+    def registered_workers(self) -> set[str]:
+        return self.sessions.registered()
+
+    def store_snapshot(self, worker: str, snapshot: dict[str, Any], ttl: float) -> None:
+        self.sessions.store_snapshot(worker, snapshot, ttl)
+
+    def snapshots(self) -> list[dict[str, Any]] | None:
+        try:
+            return self.sessions.snapshots()
+        except BackendAway:
+            return None
+
+    def open_inbox(self, inbox: str, receive: Callable[[bytes], None]) -> None:
+        self.inboxes[inbox] = receive
+        self._subscribe((inbox,))
+
+    def inbox_ready(self, inbox: str, timeout: float) -> bool:
+        return self.wait_subscribed(inbox, timeout)
+
+    def post(self, inbox: str, data: bytes, *, heard: bool = False) -> bool:
+        if not self.available():
+            return False
+        try:
+            listeners = self._publisher.publish(inbox, data)
+        except (redis.RedisError, OSError) as error:
+            self.command_failed(error)
+            return False
+        return bool(listeners) or not heard
+
     @property
     def client(self) -> redis.Redis:
         """The synchronous client this backend publishes with."""
@@ -198,12 +241,6 @@ class RedisBackend(BaseBackend):
             self.wait_subscribed(channel, deadline - time.monotonic())
             for channel in (*channels, *self.patterns)
         )
-
-    def listen(self, channel: str, callback: Callable[[bytes], None]) -> None:
-        """Call ``callback(data)`` in the subscriber greenlet for every message on
-        ``channel`` (a worker's inbox, for session forwarding)."""
-        self.inboxes[channel] = callback
-        self._subscribe((channel,))
 
     def when_back(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` (in the subscriber greenlet: it must not block) whenever Redis
