@@ -37,7 +37,8 @@ from .history import RedisHistory
 from .presence import RedisPresence
 from .sessions import RedisSessions
 from .subscription import Subscription
-from .url import DEFAULT_URL, parse_url, safe_url
+from .topology import topology
+from .url import DEFAULT_URL, safe_url
 
 if TYPE_CHECKING:
     import gevent
@@ -64,22 +65,18 @@ class RedisBackend(BaseBackend):
     def __init__(self, url: str | None = None, options: dict[str, Any] | None = None) -> None:
         super().__init__(url or DEFAULT_URL, options)
         self.url: str = url or DEFAULT_URL
-        parse_url(self.url)  # a bad URL fails here, at start-up
-        # Greenlets wait for a free connection instead of failing when many publish at once.
-        pool = redis.BlockingConnectionPool.from_url(
+        # A bad URL fails here, at start-up.
+        self.topology = topology(
             self.url,
-            max_connections=PUBLISH_CONNECTIONS,
-            timeout=POOL_WAIT,
-            socket_connect_timeout=COMMAND_TIMEOUT,
-            socket_timeout=COMMAND_TIMEOUT,
-            health_check_interval=10,
+            command_timeout=COMMAND_TIMEOUT,
+            pool_size=PUBLISH_CONNECTIONS,
+            pool_wait=POOL_WAIT,
         )
-        self._publisher = redis.Redis(connection_pool=pool)
+        self._publisher = self.topology.publisher()
         self.history = RedisHistory(self)
         self.worker = uuid.uuid4().hex[:8]
         self.presence_entries = RedisPresence(self)
         self.sessions = RedisSessions(self)
-        self.command_timeout = COMMAND_TIMEOUT
         self.wanted: set[str] = set()
         self.inboxes: dict[str, Callable[[bytes], None]] = {}
         self._confirmed: set[str] = set()

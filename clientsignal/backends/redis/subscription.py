@@ -37,13 +37,7 @@ class Subscription:
         backend = self.backend
         kept = backend.history
         answered = False
-        client = redis.Redis.from_url(
-            backend.url,
-            socket_connect_timeout=backend.command_timeout,
-            socket_timeout=backend.command_timeout,
-            socket_keepalive=True,
-            health_check_interval=10,
-        )
+        client = backend.topology.subscriber()
         pubsub = client.pubsub()
         try:
             subscribed = set(backend.wanted)

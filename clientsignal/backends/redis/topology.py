@@ -1,0 +1,74 @@
+"""Where Redis is, and how to reach it: the one place that makes Redis clients.
+
+A backend URL names a topology: ``redis://``, ``rediss://`` and ``unix://`` one server
+(:class:`SingleServer`). A topology makes the publisher's client (a pool that many greenlets
+share: one waits for a free connection rather than failing when many publish at once) and
+each connection of the subscriber, and says what it is for the stats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+from .url import parse_url, safe_url
+
+
+class Topology:
+    """How to reach one Redis deployment."""
+
+    kind = ""
+
+    def __init__(self, url: str, *, command_timeout: float, pool_size: int, pool_wait: float):
+        self.url = url
+        self.command_timeout = command_timeout
+        self.pool_size = pool_size
+        self.pool_wait = pool_wait
+
+    def publisher(self) -> redis.Redis:
+        """The client every command of this process goes through (a bounded pool)."""
+        raise NotImplementedError
+
+    def subscriber(self) -> redis.Redis:
+        """A new client for one connection of the subscriber (closed when it is lost)."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """What the stats show of it (never a password)."""
+        raise NotImplementedError
+
+
+class SingleServer(Topology):
+    """One Redis server."""
+
+    kind = "single"
+
+    def publisher(self) -> redis.Redis:
+        pool = redis.BlockingConnectionPool.from_url(
+            self.url,
+            max_connections=self.pool_size,
+            timeout=self.pool_wait,
+            socket_connect_timeout=self.command_timeout,
+            socket_timeout=self.command_timeout,
+            health_check_interval=10,
+        )
+        return redis.Redis(connection_pool=pool)
+
+    def subscriber(self) -> redis.Redis:
+        return redis.Redis.from_url(
+            self.url,
+            socket_connect_timeout=self.command_timeout,
+            socket_timeout=self.command_timeout,
+            socket_keepalive=True,
+            health_check_interval=10,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "server": safe_url(self.url)}
+
+
+def topology(url: str, **settings: Any) -> Topology:
+    """The topology a backend URL names (raises ValueError with what is wrong)."""
+    parse_url(url)
+    return SingleServer(url, **settings)
