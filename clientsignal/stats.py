@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import conf, databases
 from .backends import BaseBackend, all_backends, get_backend, is_redis_url
 from .gevent_io import gunicorn_worker
-from .sockjs_protocol.stats import COUNTERS
+from .sockjs_protocol.stats import COUNTERS, HELP
 
 if TYPE_CHECKING:
     from .services import Services
@@ -110,18 +110,22 @@ def totals() -> dict[str, Any]:
 
 
 def prometheus(totals: dict[str, Any]) -> str:
-    """The totals in Prometheus' text format."""
-    lines = [
-        "# TYPE clientsignal_processes gauge",
-        "clientsignal_processes %d" % totals["processes"],
-    ]
+    """The totals in Prometheus' text format, each metric with its HELP and TYPE."""
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, text: str) -> None:
+        lines.append("# HELP clientsignal_%s %s" % (name, text))
+        lines.append("# TYPE clientsignal_%s %s" % (name, kind))
+
+    metric("processes", "gauge", "Processes whose stats are summed here")
+    lines.append("clientsignal_processes %d" % totals["processes"])
     for name in COUNTERS:
-        lines.append("# TYPE clientsignal_%s_total counter" % name)
+        metric("%s_total" % name, "counter", HELP[name])
         for prefix, stats in totals["services"].items():
             lines.append(
                 'clientsignal_%s_total{service="%s"} %d' % (name, prefix, stats.get(name, 0))
             )
-    lines.append("# TYPE clientsignal_sessions_open gauge")
+    metric("sessions_open", "gauge", "SockJS sessions open, by service and transport")
     for prefix, stats in totals["services"].items():
         for transport, count in sorted(stats["open"].items()):
             lines.append(
@@ -129,14 +133,18 @@ def prometheus(totals: dict[str, Any]) -> str:
                 % (prefix, transport, count)
             )
     for name, count in sorted(totals.get("connections", {}).items()):
-        lines.append("# TYPE clientsignal_connections_%s_total counter" % name)
+        metric(
+            "connections_%s_total" % name,
+            "counter",
+            "TCP connections " + CONNECTION_HELP.get(name, name.replace("_", " ")),
+        )
         lines.append("clientsignal_connections_%s_total %d" % (name, count))
-    lines.append("# TYPE clientsignal_backend_processes gauge")
+    metric("backend_processes", "gauge", "Processes by the state of their backend")
     for state, count in sorted(totals["backend_states"].items()):
         lines.append('clientsignal_backend_processes{state="%s"} %d' % (state, count))
     bounded = sorted(totals.get("databases", {}).items())
-    for name, key, kind in DATABASE_FIGURES:
-        lines.append("# TYPE clientsignal_database_%s %s" % (name, kind))
+    for name, key, kind, text in DATABASE_FIGURES:
+        metric("database_%s" % name, kind, text)
         for alias, figures in bounded:
             lines.append(
                 'clientsignal_database_%s{alias="%s"} %d' % (name, alias, figures.get(key, 0))
@@ -144,11 +152,16 @@ def prometheus(totals: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# (metric, key in a snapshot's "databases", Prometheus type): see clientsignal.databases.
+CONNECTION_HELP = {
+    "refused_per_address": "refused at accept: CLIENTSIGNAL_MAX_CONNECTIONS_PER_ADDRESS open",
+    "header_timeouts": "closed for a request head that did not arrive in time (408)",
+}
+
+# (metric, key in a snapshot's "databases", Prometheus type, help): see clientsignal.databases.
 DATABASE_FIGURES = (
-    ("connections_bound", "size", "gauge"),
-    ("connections_in_use", "in_use", "gauge"),
-    ("connections_open", "open", "gauge"),
-    ("waits_total", "waited", "counter"),
-    ("wait_timeouts_total", "timeouts", "counter"),
+    ("connections_bound", "size", "gauge", "CLIENTSIGNAL_DATABASE_CONNECTIONS, summed"),
+    ("connections_in_use", "in_use", "gauge", "Database connections socket code holds now"),
+    ("connections_open", "open", "gauge", "Database connections held or kept for reuse"),
+    ("waits_total", "waited", "counter", "Times socket code waited for a database connection"),
+    ("wait_timeouts_total", "timeouts", "counter", "Waits for a connection that timed out"),
 )

@@ -34,3 +34,20 @@ class Counters:
 
 
 COUNTERS = tuple(Counters().as_dict())
+
+HELP = {
+    "sessions_opened": "SockJS sessions opened",
+    "sessions_closed": "SockJS sessions closed",
+    "messages_in": "Messages received from clients",
+    "messages_out": "Messages queued for clients",
+    "bytes_in": "Bytes of messages received from clients",
+    "bytes_out": "Bytes of messages queued for clients",
+    "errors": "Application code that raised (on_open, on_message, on_close)",
+    "refused_per_address": "Sessions refused: max_sessions_per_address open from that address",
+    "refused_per_user": "Sessions refused: max_sessions_per_user open for that user",
+    "refused_full": "Sessions refused: max_sessions open",
+    "rate_limited": "Sessions closed for sending over max_message_rate",
+    "foreign_requests": "Requests naming a session opened by another client",
+    "refused_hosts": "Requests refused for a Host not in ALLOWED_HOSTS",
+}
+"""What each counter counts, for the Prometheus exposition's HELP lines."""

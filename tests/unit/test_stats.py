@@ -50,3 +50,23 @@ def test_snapshots_are_summed():
     # A snapshot from a worker of an older version, without the connections' counts.
     older = {key: value for key, value in snap.items() if key != "connections"}
     assert stats.summed([older, snap])["connections"] == snap["connections"]
+
+
+def test_every_metric_has_its_help_and_type():
+    """Prometheus' text format: a HELP and a TYPE line before each metric's samples."""
+    snap = {
+        "pid": 1,
+        "services": {"/a": {"class": "A", "open": {"xhr": 2}, "messages_in": 5}},
+        "backends": {"connected": {}},
+        "connections": {"refused_per_address": 3, "header_timeouts": 1},
+        "databases": {"default": {"size": 20, "in_use": 3, "open": 5, "waited": 7, "timeouts": 0}},
+    }
+    described: dict[str, set[str]] = {}
+    for line in stats.prometheus(stats.summed([snap])).splitlines():
+        if line.startswith("# "):
+            kind, name, text = line[2:].split(" ", 2)
+            described.setdefault(name, set()).add(kind)
+            assert text.strip(), line
+            continue
+        name = line.split("{")[0].split(" ")[0]
+        assert described.get(name) == {"HELP", "TYPE"}, line
