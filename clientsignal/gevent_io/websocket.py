@@ -291,10 +291,10 @@ class WebSocketSession:
         if isinstance(event, Pong):
             return True  # last_seen is updated for every read
         if isinstance(event, Close):
-            # The client closes: answer with its code, as RFC 6455 asks; the session was
-            # interrupted by its client going away.
+            # The client closes (a tab closed, sock.close()): answer with its code, as RFC 6455
+            # asks; the session ends with that code, calmly, not as interrupted (1002).
             self.close_with = (event.code or 1000, "")
-            self.receiver.abort(clock())
+            self.receiver.closed_by_client(event.code or 1000, clock())
             return False
         assert isinstance(event, Fail)
         logger.info("websocket %s: %s: closing (%d)", session.tag, event.reason, event.code)

@@ -117,6 +117,22 @@ class Receiver:
         self.wake()
 
 
+    def closed_by_client(self, code: int, now: float) -> None:
+        """The client closed (a websocket close frame: a tab closed, ``sock.close()``): the
+        session ends with the client's ``code``, as closed by the client, not interrupted;
+        nothing more is written to it."""
+        if self.done:
+            return
+        self.done = True
+        if self.attached:
+            self.session.detach(self, now)
+            self.session.close(code, CLOSED_BY_CLIENT)
+        self.wake()
+
+
+CLOSED_BY_CLIENT = "Closed by the client"
+
+
 def _nothing() -> None:
     pass
 
