@@ -116,7 +116,6 @@ class Receiver:
             self.session.interrupt()
         self.wake()
 
-
     def closed_by_client(self, code: int, now: float) -> None:
         """The client closed (a websocket close frame: a tab closed, ``sock.close()``): the
         session ends with the client's ``code``, as closed by the client, not interrupted;
