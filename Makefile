@@ -15,10 +15,11 @@ METADATA := setup.cfg pyproject.toml
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install static test lint demo bench release npm
+.PHONY: install static test lint demo bench release npm docs
 
-# The package with its test extras, and the npm packages of the JS and Node tests.
-install: $(VENV)/.installed-test node_modules/.package-lock.json
+# The package with its test extras and the documentation's tools, and the npm packages of the
+# JS and Node tests.
+install: $(VENV)/.installed-test $(VENV)/.installed-docs node_modules/.package-lock.json
 
 # The demo needs the package only: the sockjs-client bundle is committed, no npm.
 $(VENV)/.installed-demo: $(METADATA)
@@ -29,6 +30,12 @@ $(VENV)/.installed-demo: $(METADATA)
 $(VENV)/.installed-test: $(METADATA)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[test]' mypy
+	touch $@
+
+# The documentation's tools (Sphinx, MyST, the furo theme), pinned in docs/requirements.txt, into
+# the test virtualenv: autodoc imports the package and Django, which it already has.
+$(VENV)/.installed-docs: $(VENV)/.installed-test docs/requirements.txt
+	$(PY) -m pip install -q -r docs/requirements.txt
 	touch $@
 
 $(VENV_LOWEST)/.installed: $(METADATA)
@@ -62,8 +69,8 @@ LOWEST_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
 	tests/examples/test_simple_example.py tests/deploying/test_nginx.py tests/databases
 
 # Every test: Python (unit, protocol, gunicorn, redis-server, PostgreSQL, MariaDB, Chromium,
-# nginx, packaging) on the newest versions, the Django-facing part again on the lowest declared
-# versions (LOWEST_TESTS), then the JS unit tests.
+# nginx, packaging, the documentation site built strictly) on the newest versions, the
+# Django-facing part again on the lowest declared versions (LOWEST_TESTS), then the JS unit tests.
 # pytest's exit code 5 (no tests collected) is a failure like any other non-zero code. Most
 # tests wait on servers, browsers and the network, so they run in as many processes as there
 # are cores (pytest-xdist), each test module in one process (its servers are per module).
@@ -81,6 +88,13 @@ lint: $(VENV)/.installed-test
 # The ping/pong example on http://$(HOST):$(PORT), in-process backend, no Redis, no npm.
 demo: $(VENV)/.installed-demo
 	$(MAKE) -C examples/simple demo PYTHON=$(abspath $(PY)) HOST=$(HOST) PORT=$(PORT)
+
+# The documentation site, from docs/ into docs/_build/html/ (open docs/_build/html/index.html):
+# built strictly (every warning an error: broken links, anchors, cross-references, docstrings),
+# then every internal link of the built pages checked; external links are checked for form
+# only, never fetched (scripts/build_docs.py). make test does the same in tests/docs.
+docs: $(VENV)/.installed-docs
+	$(PY) scripts/build_docs.py docs/_build/html
 
 bench: install
 	$(PY) -m bench
