@@ -108,10 +108,14 @@ class BaseSignalConnection(
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.id = uuid.uuid4().hex
+        """This connection's id, for :func:`~clientsignal.send_to_connection`."""
         self.opening_request: Request | None = None
         self._request: HttpRequest | None = None
         self.user: Any = None
+        """The Django user of the session (``AnonymousUser`` when not logged in), from
+        :meth:`get_user`; None before the session opened."""
         self.kwargs: dict[str, Any] = {}
+        """The arguments captured from the URL by the prefix's path converters."""
         self.streams: Streams | None = None
         # presence: channel -> its name in events, or None for a place without events
         self._places: dict[str, str | None] = {}
@@ -455,6 +459,7 @@ class BaseSignalConnection(
             self._arrive(backend, channel, group)
 
     def leave(self, group: str) -> None:
+        """Stop receiving what is sent to ``group``."""
         backend = self.get_backend()
         channel = backend.target_channel("group", group)
         if channel in self._places:

@@ -22,6 +22,8 @@ class SockJSConnection:
     __slots__ = ("session", "__weakref__")
 
     sockjs_options: dict[str, object] = {}
+    """SockJS options of this class's prefix (heartbeat_delay, the limits...), over those of
+    ``CLIENTSIGNAL_SOCKJS_OPTIONS``."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -33,6 +35,7 @@ class SockJSConnection:
 
     @property
     def is_closed(self) -> bool:
+        """Whether the session has closed, or was refused while it opened."""
         return self.session.is_closed
 
     def on_open(self, request: Request) -> None:

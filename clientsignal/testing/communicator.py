@@ -148,7 +148,9 @@ class SignalCommunicator:
         self.session: Session | None = None
         self.receiver: Receiver | None = None
         self.close_code: int | None = None
+        """The code the connection was closed (or refused) with; None while it is open."""
         self.close_reason = ""
+        """The reason that came with :attr:`close_code`."""
         self._events: deque[ReceivedEvent] = deque()
         self._replies: dict[int, dict[str, Any]] = {}
         self._next_call = 1
@@ -179,6 +181,7 @@ class SignalCommunicator:
 
     @property
     def closed(self) -> bool:
+        """Whether the connection has closed, or was refused."""
         return self._closed
 
     def connect(self, timeout: float = delivery.SUBSCRIBE_TIMEOUT) -> ConnectResult:

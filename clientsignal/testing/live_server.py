@@ -61,6 +61,7 @@ class SignalLiveServer:
 
     @property
     def url(self) -> str:
+        """``http://host:port`` of the running server."""
         return "http://%s:%d" % (self.host, self.port)
 
     def __enter__(self) -> SignalLiveServer:
@@ -209,7 +210,7 @@ def _served_classes() -> list[type[BaseSignalConnection]]:
 
 class SignalLiveServerTestCase(TransactionTestCase):
     """A ``TransactionTestCase`` with the site and its clientsignal connections served on
-    :attr:`live_server_url` for the whole class, for Playwright or Selenium tests (like
+    ``live_server_url`` for the whole class, for Playwright or Selenium tests (like
     Django's ``LiveServerTestCase``, which serves no websockets)."""
 
     host: ClassVar[str] = "127.0.0.1"
@@ -219,6 +220,7 @@ class SignalLiveServerTestCase(TransactionTestCase):
 
     @classproperty
     def live_server_url(cls) -> str:
+        """``http://host:port`` of the site and its sockets, as Django's live server has it."""
         return cls.live_server.url
 
     @classmethod
