@@ -121,7 +121,7 @@ def check(out: Path) -> tuple[list[str], list[str]]:
 
 def remote_css_urls(text: str) -> Iterator[str]:
     """``url(...)`` and ``@import`` targets of a stylesheet that name another host."""
-    for match in re.finditer(r"""(?:url\(\s*|@import\s+)["']?([^"')\s]+)""", text):
+    for match in re.finditer(r"""(?:url\(\s*|@import\s+(?!url\())["']?([^"')\s]+)""", text):
         if is_remote(match.group(1)):
             yield match.group(1)
 
@@ -141,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(external))
     if problems:
         return 1
-    print("built %s: every internal link resolves, %d external links well-formed, none fetched"
-          % (args.out / "index.html", len(external)))
+    print(
+        "built %s: every internal link resolves, %d external links well-formed, none fetched"
+        % (args.out / "index.html", len(external))
+    )
     return 0
 
 
