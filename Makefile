@@ -33,9 +33,12 @@ $(VENV)/.installed-test: $(METADATA)
 	touch $@
 
 # The documentation's tools (Sphinx, MyST, the furo theme), pinned in docs/requirements.txt, into
-# the test virtualenv: autodoc imports the package and Django, which it already has.
-$(VENV)/.installed-docs: $(VENV)/.installed-test docs/requirements.txt
-	$(PY) -m pip install -q -r docs/requirements.txt
+# the test virtualenv: autodoc imports the package, Django and pytest (the testing helpers'
+# plugin), which make test has there anyway. Alone (make docs) it needs no test extra, so no
+# compiler: the package, pytest and the tools.
+$(VENV)/.installed-docs: $(METADATA) docs/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e . pytest -r docs/requirements.txt
 	touch $@
 
 $(VENV_LOWEST)/.installed: $(METADATA)
