@@ -1,4 +1,4 @@
-"""Every form of CLIENTSIGNAL_BACKEND the README shows."""
+"""Every form of CLIENTSIGNAL_BACKEND docs/howto/redis.md shows."""
 
 import pytest
 
