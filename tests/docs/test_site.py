@@ -189,3 +189,13 @@ def test_the_link_check_finds_what_is_broken(tmp_path: Path) -> None:
         ]
     )
     assert external == ["http://exa mple/", "https://example.org/x"]
+
+
+def test_every_relative_link_of_the_readme_names_a_file() -> None:
+    """The README is not a page of the site: its links into docs/ are checked here."""
+    text = (REPO / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    relative = [link for link in links if "://" not in link]
+    assert "docs/tutorial.md" in relative
+    missing = [link for link in relative if not (REPO / link).exists()]
+    assert not missing
