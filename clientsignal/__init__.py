@@ -19,7 +19,7 @@ _EXPORTS = {
     "SignalConnection": ".connection",
     "broadcast": ".connection",
     "listen": ".connection",
-    "presence": ".presence_tracking",
+    "presence": ".connection",
     "reauthenticate": ".revocation",
     "send_to_connection": ".connection",
     "send_to_group": ".connection",
@@ -52,12 +52,12 @@ if TYPE_CHECKING:
         SignalConnection,
         broadcast,
         listen,
+        presence,
         send_to_connection,
         send_to_group,
         send_to_user,
     )
     from .encoding import SignalEncoder, signal_object_hook
-    from .presence_tracking import presence
     from .revocation import reauthenticate
     from .signals import Signal
 

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .backends import BaseBackend, Envelope
 from .backends.streams import History
 from .sockjs_protocol import encode_message
-
-if TYPE_CHECKING:
-    from .connection import BaseSignalConnection
 
 logger = logging.getLogger("clientsignal")
 
@@ -30,8 +27,16 @@ ChannelOf = Callable[[BaseBackend], str]
 """The channel a message goes to, named by the backend that carries it."""
 
 
-def publish(
-    cls: type[BaseSignalConnection],
+class Publisher(Protocol):
+    """What a message is sent through: a connection class (its encoder and backend)."""
+
+    def encode_event(self, name: str, data: Any) -> str: ...
+
+    def get_backend(self) -> BaseBackend: ...
+
+
+def publish_event(
+    cls: Publisher,
     channel: ChannelOf,
     event: str,
     data: Any,
@@ -48,7 +53,12 @@ def publish(
     try:
         encoded = encode_message(cls.encode_event(event, {} if data is None else data))
     except Exception:
-        logger.exception("%s: cannot encode event %r%s", cls.__name__, event, to and " for " + to)
+        logger.exception(
+            "%s: cannot encode event %r%s",
+            getattr(cls, "__name__", cls),
+            event,
+            to and " for " + to,
+        )
         return False
     backend = cls.get_backend()
     envelope = Envelope(encoded, event, exclude)

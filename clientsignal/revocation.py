@@ -15,8 +15,8 @@ from typing import Any
 
 from . import publishing
 from .backends import Envelope
+from .connection.reauthentication import user_state
 from .logout import every_backend
-from .reauthentication import user_state
 
 # Saves that cannot change what authenticates a user (update_last_login's, say) send nothing.
 _AUTHENTICATING_FIELDS = frozenset({"password", "is_active"})

@@ -11,13 +11,14 @@ import gevent
 from gevent.event import Event
 from gevent.queue import Queue
 
-from . import databases, reauthentication, stats
+from . import databases, stats
 from .backends import all_backends, presence
 from .backends.redis.global_limits import GlobalLimits
+from .connection import reauthentication
+from .connection.places import announce_departures
 from .gevent_io import gunicorn_worker
 from .gevent_io.forwarding import SessionCluster
 from .gevent_io.http import clock
-from .presence_tracking import announce_departures
 from .services import Services
 from .serving_checks import runserver_message, served_by_runserver
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import BaseBackend, Envelope, LocalHub
+from .base import BaseBackend, Envelope, LocalHub, delivers_to
 from .memory import MemoryBackend
 
 _backends: dict[str | None, BaseBackend] = {}
@@ -63,6 +63,7 @@ __all__ = [
     "MemoryBackend",
     "all_backends",
     "backend_class",
+    "delivers_to",
     "get_backend",
     "is_redis_url",
 ]

@@ -165,27 +165,30 @@ class LocalHub:
                 for connection in list(members.values())
                 if connection.receive_positioned(channel, envelope, "")
             )
-        delivered = 0
-        encoded, event, exclude = envelope.encoded, envelope.event, envelope.exclude
+        literal = envelope.encoded
         if envelope.position is not None:
             # Built once for every member, as the unpositioned literal is.
-            encoded = with_position(encoded, stream_id(channel), envelope.position)
-            for connection_id, connection in list(members.items()):
-                if connection_id == exclude:
-                    continue
-                if connection.filters_events and not connection.accepts_safely(event):
-                    continue
-                if connection.receive_positioned(channel, envelope, encoded):
-                    delivered += 1
-            return delivered
-        for connection_id, connection in list(members.items()):
-            if connection_id == exclude:
+            literal = with_position(literal, stream_id(channel), envelope.position)
+        delivered = 0
+        for connection in list(members.values()):
+            if not delivers_to(envelope, connection):
                 continue
-            if connection.filters_events and not connection.accepts_safely(event):
-                continue
-            if connection.session.send(None, encoded):
+            if envelope.position is not None:
+                sent = connection.receive_positioned(channel, envelope, literal)
+            else:
+                sent = connection.session.send(None, literal)
+            if sent:
                 delivered += 1
         return delivered
+
+
+def delivers_to(envelope: Envelope, connection: Member) -> bool:
+    """The one delivery rule of a message: it reaches every connection of its channel but
+    its sender (``exclude``) and those whose class filters (``accepts``) and refuses its
+    event. Live messages and replayed ones alike."""
+    if connection.id == envelope.exclude:
+        return False
+    return not connection.filters_events or connection.accepts_safely(envelope.event)
 
 
 class BackendAway(Exception):

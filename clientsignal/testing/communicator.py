@@ -195,7 +195,7 @@ class SignalCommunicator:
         factory = self.server.connection_factory
         if isinstance(factory, type) and issubclass(factory, BaseSignalConnection):
             backend = factory.get_backend()
-            delivery.prepare(backend, factory.channels(backend), timeout)
+            delivery.prepare(backend, factory.broadcast_channels(backend), timeout)
         delivery.inbox()  # deliveries from other threads come to this one's hub
         request = self._request()
         now = time.monotonic()

@@ -86,7 +86,7 @@ class SignalLiveServer:
             conn.inc_thread_sharing()
         for cls in _served_classes():
             backend = cls.get_backend()
-            delivery.prepare(backend, cls.channels(backend))
+            delivery.prepare(backend, cls.broadcast_channels(backend))
         self._thread = threading.Thread(
             target=self._run, name="clientsignal-live-server", daemon=True
         )

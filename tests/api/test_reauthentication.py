@@ -118,7 +118,7 @@ def test_a_deleted_session_is_found_at_the_first_event_after_the_interval(client
     Session.objects.filter(session_key=browser.session.session_key).delete()  # no signal
     # Within the interval the connection still acts as its user (the documented bound)...
     assert pinged(client, 1) and fired == [(user.username, 1)]
-    due = client.connection._user_check_due
+    due = client.connection.user_checks.due
     assert 0.14 <= due - time.monotonic() <= 0.3  # the first check: 50 to 100 % of it
     time.sleep(max(0.0, due - time.monotonic()))
     # ...and its first event after it is checked first, and never handled.
@@ -153,7 +153,7 @@ def test_the_sweep_checks_connections_that_send_nothing(client_for):
     assert reauthentication.sweep(servers, time.monotonic() + 30) == 2
     assert client.events() == [SESSION_ENDED]
     assert not kept.connection.is_closed  # checked, still logged in: due again later
-    assert kept.connection._user_check_due > time.monotonic()
+    assert kept.connection.user_checks.due > time.monotonic()
 
 
 def test_reauthenticate_applies_the_class_rules_again(client_for):
@@ -186,13 +186,13 @@ def test_a_check_that_cannot_be_made_keeps_the_connection(client_for, caplog):
     assert "could not check that" in caplog.text
     assert not client.connection.is_closed  # an outage does not log everyone out
     assert pinged(client, 1)
-    retry = client.connection._user_check_due - time.monotonic()
+    retry = client.connection.user_checks.due - time.monotonic()
     assert 9 < retry <= reauthentication.RETRY_AFTER  # tried again later
 
 
 def test_anonymous_connections_are_never_checked(client_for):
     client = client_for(SignalConnection)
-    assert client.connection._user_check_due == math.inf
+    assert client.connection.user_checks.due == math.inf
 
 
 def test_the_recheck_envelope_travels_as_bytes():

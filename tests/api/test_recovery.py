@@ -70,7 +70,7 @@ class On:
         for cls in classes:
             cls.backend_url = self.url
             backend = cls.get_backend()
-            delivery.prepare(backend, cls.channels(backend))
+            delivery.prepare(backend, cls.broadcast_channels(backend))
         delivery.inbox()  # deliveries from the subscriber's thread come to this one
 
     def read(self, client, away: Away, count: int, timeout: float = 5.0, until=None) -> list:
@@ -146,7 +146,7 @@ def test_the_client_is_given_the_head_of_every_stream_it_has_no_position_in(clie
     [control] = client.events()
     room = stream_id("clientsignal:" + Room.channel_name())
     own = stream_id("clientsignal:connection:" + client.connection.id)
-    streams = {stream_id(channel) for channel in client.connection.streams.by_channel}
+    streams = {stream_id(channel) for channel in client.connection.recovery.by_channel}
     assert {room, own} <= streams and set(control["positions"]) == streams
     assert control["positions"][own].endswith(":0-0")  # no message yet: its epoch's start
     tick.send(sender=None, n=1)

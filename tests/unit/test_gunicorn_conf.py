@@ -25,5 +25,5 @@ def test_the_config_module_imports_neither_django_nor_gevent():
 def test_the_package_imports_its_public_names_on_first_use():
     import clientsignal
 
-    assert clientsignal.SignalConnection.__module__ == "clientsignal.connection"
+    assert clientsignal.SignalConnection.__module__.startswith("clientsignal.connection")
     assert set(clientsignal.__all__) >= {"Signal", "SignalConnection", "send_to_user"}

@@ -1,14 +1,16 @@
-"""Signal connections: Django signals broadcast to browsers and fired by them.
+"""The connection classes: Django signals broadcast to browsers and fired by them.
 
 Registries are per class: a subclass sees what its parents registered, and what it registers
-itself never reaches its parents or siblings.
+itself never reaches its parents or siblings. A connection holds a helper for each of the
+things it does only for some classes: its recovery (``history``, see :mod:`.recovery`), its
+places (``presence``, see :mod:`.places`) and the checks of its user (a logged-in user, see
+:mod:`.reauthentication`); the hooks an application overrides are all on the class.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 import uuid
 from collections.abc import Callable
@@ -17,15 +19,17 @@ from typing import Any, ClassVar
 import django.dispatch
 from django.http import HttpRequest
 
-from . import conf, databases, encoding, publishing
-from .backends import BaseBackend, get_backend, is_redis_url
-from .backends.streams import History
-from .django_requests import build_django_request, login_key
-from .episodes import Episode
-from .presence_tracking import PresenceTracking
+from .. import conf, databases, encoding, publishing
+from ..backends import BaseBackend, Envelope, get_backend, is_redis_url
+from ..backends.presence import summary
+from ..backends.streams import History
+from ..django_requests import build_django_request, login_key
+from ..episodes import Episode
+from ..sockjs_protocol import Request, SockJSConnection
+from .feeds import Feed, opening_feeds, own, url_arguments
+from .places import Places
 from .reauthentication import UserChecks
-from .recovery import Recovery, Streams
-from .sockjs_protocol import Request, SockJSConnection
+from .recovery import Recovery, broadcast_history, forget_histories, opens_with_message
 
 logger = logging.getLogger("clientsignal")
 # Connections opening and closing, at DEBUG (like daphne's WSCONNECT / WSDISCONNECT).
@@ -53,6 +57,9 @@ def new_log_episodes() -> None:
     _episodes.clear()
 
 
+PUBLIC_MODULE = "clientsignal.connection"
+"""Where the classes of this module are imported from."""
+
 # Keyword arguments that clientsignal itself passes to a listened signal.
 RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
 
@@ -62,9 +69,7 @@ FORBIDDEN = (4403, "Forbidden")
 TOO_MANY_FOR_USER = (4429, "Too many sessions for this user")
 
 
-class BaseSignalConnection(
-    Recovery, PresenceTracking, UserChecks, SockJSConnection, encoding.EncodesAsUser
-):
+class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     """The minimum for a connection class: registries, dispatch and authentication.
 
     A connection builds a Django request from the request that opened the session and
@@ -79,8 +84,8 @@ class BaseSignalConnection(
 
     # Slotted (a subclass without __slots__ of its own gets a __dict__ for its attributes).
     __slots__ = (
-        "id", "opening_request", "_request", "user", "kwargs", "streams", "_places", "_wanted",
-        "_user_check_due",
+        "id", "opening_request", "_request", "user", "kwargs", "recovery", "places",
+        "user_checks",
     )  # fmt: skip
 
     login_required: ClassVar[bool] = False
@@ -92,9 +97,31 @@ class BaseSignalConnection(
     filters_events: ClassVar[bool] = False
     """Set for classes that override :meth:`accepts` (the backend asks only those)."""
 
+    history: ClassVar[Any] = None
+    """Keep the last messages of what this class's connections receive, so that a client
+    that reconnects gets what it missed: ``{"size": 100, "ttl": 300}`` (messages, seconds),
+    or True for those defaults. See :mod:`clientsignal.connection.recovery`."""
+
+    presence: ClassVar[bool] = False
+    """Count this class's connections where they are (the class, its URL arguments, the
+    groups they join), for :meth:`present` and :func:`clientsignal.presence`."""
+
+    presence_events: ClassVar[bool] = False
+    """With ``presence``: when a user's first connection arrives in a place, the others
+    there get a ``join`` event (``{"user": {"id", "username"}, "where": ...}``), and a
+    ``leave`` event when their last one goes. The places with events are the groups and the
+    class with its URL arguments (a room), or the class when its prefix has none."""
+
+    user_check_interval: ClassVar[float | None] = None
+    """Seconds after which a logged-in connection's user is checked again (at its next event,
+    or by the worker's sweep); None: ``CLIENTSIGNAL_USER_CHECK_INTERVAL``. 0: before every
+    event the client sends (a session and a user query per event), and every second while it
+    sends none."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.filters_events = cls.accepts is not BaseSignalConnection.accepts
+        forget_histories()
 
     backend_url: ClassVar[str | None] = None
     """The backend this class publishes through; None means ``CLIENTSIGNAL_BACKEND``."""
@@ -116,11 +143,13 @@ class BaseSignalConnection(
         :meth:`get_user`; None before the session opened."""
         self.kwargs: dict[str, Any] = {}
         """The arguments captured from the URL by the prefix's path converters."""
-        self.streams: Streams | None = None
-        # presence: channel -> its name in events, or None for a place without events
-        self._places: dict[str, str | None] = {}
-        self._wanted: dict[str, Any] = {}
-        self._user_check_due = math.inf  # see .reauthentication
+        self.recovery: Recovery | None = None
+        """With ``history``: what the client missed and where it stands (see
+        :mod:`.recovery`)."""
+        self.places: Places | None = None
+        """With ``presence``: the places the connection is counted in."""
+        self.user_checks = UserChecks(self)
+        """When the user is checked again (see :mod:`.reauthentication`)."""
 
     def __repr__(self) -> str:
         return "<%s %s user=%s>" % (type(self).__name__, self.id, self.user)
@@ -171,7 +200,7 @@ class BaseSignalConnection(
                 url_kwargs = {key: kwargs.get(key) for key in by}
                 cls.send_to_url(url_kwargs, name, data, exclude=exclude, on_commit=on_commit)
             else:
-                cls.publish(name, data, exclude=exclude, on_commit=on_commit)
+                cls.send_to_all(name, data, exclude=exclude, on_commit=on_commit)
 
         signal.connect(forward, weak=False, dispatch_uid=("clientsignal", cls.channel_name(), name))
 
@@ -206,7 +235,11 @@ class BaseSignalConnection(
 
     @classmethod
     def channel_name(cls) -> str:
-        return "%s.%s" % (cls.__module__, cls.__qualname__)
+        """The class's name in its channels' names (and its resume tokens'): its module and
+        qualified name; for the classes of this module, their public home,
+        ``clientsignal.connection``, as when it was one module."""
+        module = PUBLIC_MODULE if cls.__module__ == __name__ else cls.__module__
+        return "%s.%s" % (module, cls.__qualname__)
 
     @classmethod
     def get_backend(cls) -> BaseBackend:
@@ -218,21 +251,24 @@ class BaseSignalConnection(
         return encoding.dumps({"event": name, "data": data}, cls.encoder())
 
     @classmethod
-    def publish(
-        cls, name: str, data: Any, *, exclude: str | None = None, on_commit: bool = True
+    def send_to_all(
+        cls, event: str, data: Any = None, *, exclude: str | None = None, on_commit: bool = True
     ) -> None:
         """Send the event to every open connection of this class (and its subclasses) in
         every process; encoded once; after the current transaction commits (``on_commit``).
         Errors are logged, never raised to the sender."""
-        publishing.publish(
+        publishing.publish_event(
             cls,
             lambda backend: backend.channel(cls.channel_name()),
-            name,
+            event,
             data,
             exclude=exclude,
             on_commit=on_commit,
             history=cls.broadcast_history(),
         )
+
+    publish = send_to_all
+    """The former name of :meth:`send_to_all`, kept."""
 
     @classmethod
     def encoder(cls) -> type[json.JSONEncoder]:
@@ -280,40 +316,26 @@ class BaseSignalConnection(
             return
         backend = self.get_backend()
         if History.of(self.history) is not None:
-            self.streams, self.id, self._wanted = self._start_streams(backend, request)
-        classes = [k for k in type(self).__mro__ if issubclass(k, BaseSignalConnection)]
-        # (channel, the history it keeps, its name in a gap event)
-        streams = [
-            (backend.channel(k.channel_name()), k.broadcast_history(), k.__name__) for k in classes
-        ]
-        if self.kwargs:
-            arguments = ",".join("%s=%s" % item for item in sorted(self.kwargs.items()))
-            streams += [
-                (
-                    k.url_channel(backend, self.kwargs),
-                    k.broadcast_history(),
-                    "%s %s" % (k.__name__, arguments),
-                )
-                for k in classes
-            ]
-        targets = self.target_history()
-        streams.append((backend.target_channel("connection", self.id), targets, "connection"))
-        if authenticated:
-            streams.append((backend.target_channel("user", self.user.pk), targets, "user"))
-        login = login_key(django_request)
-        if login is not None:
-            streams.append((backend.target_channel("login", login), None, "login"))
-        if self.streams is not None:
-            for channel, history, stream_name in streams:
-                self.streams.add(channel, history, stream_name)
-        backend.join(self, tuple(channel for channel, _history, _name in streams))
+            self.recovery = Recovery(self)
+            self.id = self.recovery.start(backend, request)
+        user_key = self.user.pk if authenticated else None
+        feeds = opening_feeds(
+            type(self), backend, self.kwargs, self.id, user_key, login_key(django_request)
+        )
+        if self.recovery is not None:
+            for feed in feeds:
+                self.recovery.add(feed)
+        backend.join(self, tuple(feed.channel for feed in feeds))
         if self.presence:
+            self.places = Places(self)
             # Events in the most precise place only: a room's, not every room's.
-            self._arrive(backend, backend.channel(self.channel_name()), name, not self.kwargs)
-            if self.kwargs:
-                where = "%s %s" % (name, arguments)
-                self._arrive(backend, self.url_channel(backend, self.kwargs), where)
-        self._schedule_user_check(time.monotonic(), first=True)
+            broadcast = own(feeds, "broadcast", type(self))
+            assert broadcast is not None
+            self.places.arrive(backend, broadcast.channel, name, not self.kwargs)
+            room = own(feeds, "room", type(self))
+            if room is not None:
+                self.places.arrive(backend, room.channel, room.name)
+        self.user_checks.schedule(time.monotonic(), first=True)
         lifecycle.debug(
             "connect %s %s %s user=%s transport=%s",
             name,
@@ -327,8 +349,8 @@ class BaseSignalConnection(
         """The Django request is dropped (see :attr:`request`); a reconnecting client gets
         what it missed (see :mod:`.recovery`)."""
         self._request = None
-        wanted, self._wanted = self._wanted, {}
-        self._recover(wanted)
+        if self.recovery is not None:
+            self.recovery.recover()
 
     def refusal(self, user: Any) -> tuple[int, str] | None:
         """Why this class does not admit ``user`` (a close code and reason), or None: asked
@@ -382,7 +404,7 @@ class BaseSignalConnection(
         ...}`` (or ``{"reply": id, "error": {"message": ...}}``). A logged-in user whose check
         is due (see :mod:`.reauthentication`) is checked first: a connection that no longer
         acts as its user is closed, and its message never handled."""
-        if self._user_check_due <= time.monotonic() and not self.check_user_safely():
+        if not self.user_checks.check_if_due():
             return
         try:
             payload = encoding.loads(message, self.object_hook())
@@ -429,8 +451,8 @@ class BaseSignalConnection(
 
     def on_close(self) -> None:
         backend = self.get_backend()
-        for place in list(self._places):
-            self._depart(backend, place)
+        if self.places is not None:
+            self.places.depart_all(backend)
         backend.leave(self)
         lifecycle.debug(
             "disconnect %s %s code=%s reason=%r",
@@ -450,27 +472,33 @@ class BaseSignalConnection(
         if self.is_closed:
             return
         backend = self.get_backend()
-        channel = backend.target_channel("group", group)
-        if self.streams is not None:
-            self._join_stream(backend, channel, "group " + group)
+        feed = Feed(
+            backend.target_channel("group", group),
+            self.target_history(),
+            "group " + group,
+            "group",
+        )
+        if self.recovery is not None:
+            self.recovery.join(backend, feed)
         else:
-            backend.join(self, (channel,))
-        if self.presence and channel not in self._places:
-            self._arrive(backend, channel, group)
+            backend.join(self, (feed.channel,))
+        if self.places is not None and feed.channel not in self.places:
+            self.places.arrive(backend, feed.channel, group)
 
     def leave(self, group: str) -> None:
         """Stop receiving what is sent to ``group``."""
         backend = self.get_backend()
         channel = backend.target_channel("group", group)
-        if channel in self._places:
-            self._depart(backend, channel)
+        if self.places is not None and channel in self.places:
+            self.places.depart(backend, channel)
         backend.leave_channels(self, (channel,))
 
     @classmethod
     def url_channel(cls, backend: BaseBackend, url_kwargs: dict[str, Any]) -> str:
         """The channel of this class's connections opened with these URL arguments."""
-        name = ",".join("%s=%s" % item for item in sorted(url_kwargs.items()))
-        return backend.target_channel("group", "%s?%s" % (cls.channel_name(), name))
+        return backend.target_channel(
+            "group", "%s?%s" % (cls.channel_name(), url_arguments(url_kwargs))
+        )
 
     @classmethod
     def send_to_url(
@@ -485,7 +513,7 @@ class BaseSignalConnection(
         """Send one event to the connections of this class opened with ``url_kwargs``
         (the arguments of a prefix like ``/rooms/<int:room_id>``), in every process; after
         the current transaction commits (``on_commit``)."""
-        publishing.publish(
+        publishing.publish_event(
             cls,
             lambda backend: cls.url_channel(backend, url_kwargs),
             event,
@@ -503,7 +531,7 @@ class BaseSignalConnection(
         """Send one event to a target (``group``, ``user`` or ``connection``), encoded once
         with this class's encoder, through this class's backend, to every process; after the
         current transaction commits (``on_commit``)."""
-        publishing.publish(
+        publishing.publish_event(
             cls,
             lambda backend: backend.target_channel(kind, name),
             event,
@@ -605,15 +633,19 @@ class BaseSignalConnection(
             self._log_refusal(message)
             self.reply(call, error=message)
 
+    # -- what a connection receives -----------------------------------------------------------
+
     @classmethod
-    def channels(cls, backend: BaseBackend) -> tuple[str, ...]:
-        """The backend channels a connection of this class listens on: its own class's and
-        every parent's (a parent's broadcasts reach subclasses)."""
-        return tuple(
-            backend.channel(k.channel_name())
-            for k in cls.__mro__
-            if issubclass(k, BaseSignalConnection)
-        )
+    def signal_classes(cls) -> list[type[BaseSignalConnection]]:
+        """This class and its parents that are connection classes, this one first: a
+        connection receives each one's broadcasts."""
+        return [k for k in cls.__mro__ if issubclass(k, BaseSignalConnection)]
+
+    @classmethod
+    def broadcast_channels(cls, backend: BaseBackend) -> tuple[str, ...]:
+        """The backend channels of the broadcasts a connection of this class receives: its
+        own class's and every parent's (a parent's broadcasts reach subclasses)."""
+        return tuple(backend.channel(k.channel_name()) for k in cls.signal_classes())
 
     @classmethod
     def start_serving(cls, deadline: float) -> bool:
@@ -621,7 +653,68 @@ class BaseSignalConnection(
         receive this class's broadcasts by ``deadline`` (``time.monotonic()``), so none sent
         right after a connection opens is missed. False if the backend was not ready."""
         backend = cls.get_backend()
-        return backend.serve(cls.channels(backend), deadline)
+        return backend.serve(cls.broadcast_channels(backend), deadline)
+
+    def receive_positioned(self, channel: str, envelope: Envelope, literal: str) -> bool:
+        """A message with a position in ``channel``'s stream, from the backend: to the
+        recovery of a class with history, else queued as ever."""
+        if self.recovery is None:
+            return not envelope.lost and self.session.send(None, envelope.encoded)
+        return self.recovery.receive(channel, envelope, literal)
+
+    # -- history -----------------------------------------------------------------------------
+
+    @classmethod
+    def broadcast_history(cls) -> History | None:
+        """What this class's broadcasts keep: the widest ``history`` of the class and its
+        subclasses, whose connections receive them too."""
+        return broadcast_history(cls)
+
+    @staticmethod
+    def target_history() -> History | None:
+        """What messages to groups, users and single connections keep: the widest
+        ``history`` of any class, since any class's connections may receive them."""
+        return broadcast_history(BaseSignalConnection)
+
+    def opens_with_message(self, request: Request) -> bool:
+        """A class with history, opened with ``?recovering=1``: the client's first message
+        says where it stands (see :mod:`clientsignal.connection.recovery`)."""
+        return opens_with_message(request, type(self).history, self.session)
+
+    # -- presence ----------------------------------------------------------------------------
+
+    @classmethod
+    def present(cls, **url_kwargs: Any) -> list[dict[str, Any]]:
+        """Who is connected to this class (with ``url_kwargs``: opened with those URL
+        arguments), in every process: ``[{"user": {"id", "username"}, "connections": 2},
+        ..., {"user": None, "connections": 5}]`` (anonymous visitors last)."""
+        backend = cls.get_backend()
+        if url_kwargs:
+            place = cls.url_channel(backend, url_kwargs)
+        else:
+            place = backend.channel(cls.channel_name())
+        return summary(backend.presence(place))
+
+    # -- the user, checked again -------------------------------------------------------------
+
+    @classmethod
+    def check_interval(cls) -> float | None:
+        """This class's interval between checks of a logged-in user; None: none but those a
+        change pushes."""
+        if cls.user_check_interval is not None:
+            return cls.user_check_interval
+        return conf.user_check_interval()
+
+    def user_changed(self, state: str) -> None:
+        """The backend says this connection's user was saved (``state``: its state now) or
+        deleted (""): checked at once if what authenticates it changed."""
+        self.user_checks.user_changed(state)
+
+    def check_user(self) -> bool:
+        """Authenticate the client again from the request that opened the connection, and
+        apply :meth:`refusal`: True when it still acts as its user, else it is closed (see
+        :mod:`.reauthentication`)."""
+        return self.user_checks.check()
 
 
 class SignalConnection(BaseSignalConnection):
@@ -654,36 +747,6 @@ class StatsConnection(BaseSignalConnection):
         if refusal is None and not getattr(user, "is_staff", False):
             return FORBIDDEN
         return refusal
-
-
-def listen(name: str, signal: django.dispatch.Signal) -> None:
-    """Register ``signal`` as a listened event on :class:`SignalConnection`."""
-    SignalConnection.listen(name, signal)
-
-
-def broadcast(name: str, signal: django.dispatch.Signal) -> None:
-    """Register ``signal`` as a broadcast event on :class:`SignalConnection`."""
-    SignalConnection.broadcast(name, signal)
-
-
-def send_to_group(group: str, event: str, data: Any = None, *, on_commit: bool = True) -> None:
-    """Send an event to every connection that joined ``group``, in every process; inside a
-    transaction, when it commits (unless ``on_commit=False``)."""
-    SignalConnection.send_to("group", group, event, data, on_commit=on_commit)
-
-
-def send_to_user(user: Any, event: str, data: Any = None, *, on_commit: bool = True) -> None:
-    """Send an event to every open connection of ``user`` (a user or its primary key): all
-    their tabs, in every process; inside a transaction, when it commits."""
-    SignalConnection.send_to("user", getattr(user, "pk", user), event, data, on_commit=on_commit)
-
-
-def send_to_connection(
-    connection_id: str, event: str, data: Any = None, *, on_commit: bool = True
-) -> None:
-    """Send an event to one connection, by its ``id``, wherever it is open; inside a
-    transaction, when it commits."""
-    SignalConnection.send_to("connection", connection_id, event, data, on_commit=on_commit)
 
 
 def _valid_call_id(call: Any) -> bool:
