@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, ClassVar
 
 import django.dispatch
@@ -27,7 +27,7 @@ from ..django_requests import build_django_request, login_key
 from ..episodes import Episode
 from ..sockjs_protocol import Request, SockJSConnection
 from .feeds import Feed, opening_feeds, own, url_arguments
-from .places import Places
+from .places import Places, event_places
 from .reauthentication import UserChecks
 from .recovery import Recovery, broadcast_history, forget_histories, opens_with_message
 
@@ -106,11 +106,14 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     """Count this class's connections where they are (the class, its URL arguments, the
     groups they join), for :meth:`present` and :func:`clientsignal.presence`."""
 
-    presence_events: ClassVar[bool] = False
+    presence_events: ClassVar[bool | Collection[str]] = False
     """With ``presence``: when a user's first connection arrives in a place, the others
-    there get a ``join`` event (``{"user": {"id", "username"}, "where": ...}``), and a
-    ``leave`` event when their last one goes. The places with events are the groups and the
-    class with its URL arguments (a room), or the class when its prefix has none."""
+    there get a ``join`` event, and a ``leave`` event when their last one goes:
+    ``{"user": {"id", "username"}, "where": {"kind": "room", "name": "RoomConnection",
+    "args": {"room_id": 7}}}`` for a room (the class with its URL arguments, or with
+    ``"args": {}`` the class when its prefix has none), ``{"kind": "group", "name":
+    "team-a"}`` for a group. True: rooms and groups; or the kinds of places that send them,
+    ``{"room"}`` or ``{"group"}``."""
 
     user_check_interval: ClassVar[float | None] = None
     """Seconds after which a logged-in connection's user is checked again (at its next event,
@@ -121,6 +124,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.filters_events = cls.accepts is not BaseSignalConnection.accepts
+        event_places(cls.presence_events)  # a kind it does not know: at once, not at a join
         forget_histories()
 
     backend_url: ClassVar[str | None] = None
@@ -192,6 +196,10 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         inside ``transaction.atomic()`` is delivered when the transaction commits, and never
         if it rolls back, unless ``on_commit=False``."""
         cls._own_registry("_clientsignal_broadcast")[name] = signal
+        carries = "_clientsignal_carries"  # the kinds registered on this class itself
+        if carries not in cls.__dict__:
+            setattr(cls, carries, set())
+        cls.__dict__[carries].add("room" if by else "broadcast")
 
         def forward(sender: Any, signal: Any = None, **kwargs: Any) -> None:
             exclude = sender.id if isinstance(sender, BaseSignalConnection) else None
@@ -329,12 +337,13 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         if self.presence:
             self.places = Places(self)
             # Events in the most precise place only: a room's, not every room's.
-            broadcast = own(feeds, "broadcast", type(self))
+            broadcast = own(feeds, "broadcast")
             assert broadcast is not None
-            self.places.arrive(backend, broadcast.channel, name, not self.kwargs)
-            room = own(feeds, "room", type(self))
+            where = {"kind": "room", "name": name, "args": dict(self.kwargs)}
+            self.places.arrive(backend, broadcast.channel, where, not self.kwargs)
+            room = own(feeds, "room")
             if room is not None:
-                self.places.arrive(backend, room.channel, room.name)
+                self.places.arrive(backend, room.channel, where)
         self.user_checks.schedule(time.monotonic(), first=True)
         lifecycle.debug(
             "connect %s %s %s user=%s transport=%s",
@@ -472,18 +481,13 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         if self.is_closed:
             return
         backend = self.get_backend()
-        feed = Feed(
-            backend.target_channel("group", group),
-            self.target_history(),
-            "group " + group,
-            "group",
-        )
+        feed = Feed(backend.target_channel("group", group), self.target_history(), "group", group)
         if self.recovery is not None:
             self.recovery.join(backend, feed)
         else:
             backend.join(self, (feed.channel,))
         if self.places is not None and feed.channel not in self.places:
-            self.places.arrive(backend, feed.channel, group)
+            self.places.arrive(backend, feed.channel, feed.describe())
 
     def leave(self, group: str) -> None:
         """Stop receiving what is sent to ``group``."""
@@ -682,6 +686,13 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         return opens_with_message(request, type(self).history, self.session)
 
     # -- presence ----------------------------------------------------------------------------
+
+    @classmethod
+    def carries(cls, kind: str) -> bool:
+        """Whether broadcasts are registered on this class itself (not only on a parent)
+        that go to all its connections (``kind`` ``"broadcast"``) or by URL arguments
+        (``"room"``)."""
+        return kind in cls.__dict__.get("_clientsignal_carries", ())
 
     @classmethod
     def present(cls, **url_kwargs: Any) -> list[dict[str, Any]]:

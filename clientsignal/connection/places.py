@@ -3,6 +3,7 @@ groups), across every worker with Redis, and join/leave events to the others."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .. import publishing
@@ -18,13 +19,33 @@ class Present(Protocol):
 
     id: str
     user: Any
-    presence_events: ClassVar[bool]
+    presence_events: ClassVar[bool | Collection[str]]
 
     @classmethod
     def get_backend(cls) -> BaseBackend: ...
 
     @classmethod
     def encode_event(cls, name: str, data: Any) -> str: ...
+
+
+PLACES_WITH_EVENTS = frozenset({"room", "group"})
+
+
+def event_places(setting: bool | Collection[str]) -> frozenset[str]:
+    """The kinds of places whose arrivals and departures a class's ``presence_events``
+    announces: all of them for True, none for False, else the ones it names."""
+    if isinstance(setting, bool):
+        return PLACES_WITH_EVENTS if setting else frozenset()
+    if isinstance(setting, str) or not isinstance(setting, Collection):
+        raise TypeError("presence_events: True, False, or a collection of 'room', 'group'")
+    kinds = frozenset(setting)
+    unknown = sorted(kinds - PLACES_WITH_EVENTS)
+    if unknown:
+        raise ValueError(
+            "presence_events names places it does not know: %s (places with events: "
+            "'room', 'group')" % ", ".join(map(repr, unknown))
+        )
+    return kinds
 
 
 class Places:
@@ -34,7 +55,7 @@ class Places:
 
     def __init__(self, connection: Present) -> None:
         self.connection = connection
-        self.where: dict[str, str | None] = {}
+        self.where: dict[str, dict[str, Any] | None] = {}
 
     def __contains__(self, place: str) -> bool:
         return place in self.where
@@ -46,9 +67,12 @@ class Places:
             return Entry(str(user.pk), user.get_username(), self.connection.id)
         return Entry("", "", self.connection.id)
 
-    def arrive(self, backend: BaseBackend, place: str, where: str, events: bool = True) -> None:
-        """Count the connection in ``place``; its user's first connection there is a
-        ``join`` for the others (with ``events``, and ``presence_events``)."""
+    def arrive(
+        self, backend: BaseBackend, place: str, where: dict[str, Any], events: bool = True
+    ) -> None:
+        """Count the connection in ``place`` (``where``: its name in events); its user's
+        first connection there is a ``join`` for the others (with ``events``, if the class's
+        ``presence_events`` announces places of its kind)."""
         self.where[place] = where if events else None
         entry = self.entry()
         if backend.presence_add(place, entry) == 1 and entry.user_id and events:
@@ -65,9 +89,9 @@ class Places:
         for place in list(self.where):
             self.depart(backend, place)
 
-    def _announce(self, place: str, event: str, where: str, entry: Entry) -> None:
+    def _announce(self, place: str, event: str, where: dict[str, Any], entry: Entry) -> None:
         connection = self.connection
-        if connection.presence_events:
+        if where["kind"] in event_places(connection.presence_events):
             publish_presence(type(connection), place, event, where, entry, exclude=connection.id)
 
 
@@ -80,10 +104,12 @@ def announce_departures(backend: BaseBackend, departures: list[tuple[str, Entry]
     for place, entry in departures:
         for member in backend.hub.members(place):
             places = getattr(member, "places", None)
-            if not isinstance(places, Places) or not places.connection.presence_events:
+            if not isinstance(places, Places):
                 continue
             where = places.where.get(place)
-            if where is None:
+            if where is None or where["kind"] not in event_places(
+                places.connection.presence_events
+            ):
                 continue
             publish_presence(type(member), place, "leave", where, entry)
             sent += 1
@@ -92,7 +118,12 @@ def announce_departures(backend: BaseBackend, departures: list[tuple[str, Entry]
 
 
 def publish_presence(
-    cls: Any, place: str, event: str, where: str, entry: Entry, exclude: str | None = None
+    cls: Any,
+    place: str,
+    event: str,
+    where: dict[str, Any],
+    entry: Entry,
+    exclude: str | None = None,
 ) -> None:
     """``join`` or ``leave`` of ``entry``'s user, to the connections in ``place``, through
     ``cls`` (a connection class: its encoder and backend)."""

@@ -172,7 +172,7 @@ class Recovery:
         if self.refused is not None:  # its own stream is not this connection's any more
             own = stream_id(backend.target_channel("connection", self.refused))
             if own not in {gap["id"] for gap in gaps}:
-                gaps.append({"id": own, "name": "connection"})
+                gaps.append({"id": own, "kind": "connection", "name": "connection"})
         if gaps:
             connection.send("gap", {"streams": gaps})
         assert connection.opening_request is not None
@@ -237,11 +237,11 @@ class Recovery:
                 if position.sequence <= last:
                     return False
                 del self.seen[channel]  # past the seam: no duplicate can come any more
+        feed = self.by_channel.get(channel)
+        if feed is None:  # not one of its streams (a parent class's that carries nothing)
+            return not envelope.lost and self._queue(envelope.encoded)
         if envelope.lost:
-            feed = self.by_channel.get(channel)
-            if feed is None:
-                return False
-            literal = gap_literal(stream_id(channel), feed.name, envelope.position or "")
+            literal = gap_literal(stream_id(channel), feed, envelope.position or "")
         return self._queue(literal)
 
     # -- where the client stands -------------------------------------------------------------
@@ -269,7 +269,7 @@ class Recovery:
     ) -> list[dict[str, str]]:
         """Replay what came after the client's positions, in order (what arrives meanwhile
         stays held), to the connection as the delivery rule allows; the streams it cannot
-        replay (a gap), as ``{"id", "name"}``."""
+        replay (a gap), as ``{"id", "kind", "name"}`` (and a room's ``"args"``)."""
         by_id = {stream_id(channel): channel for channel in self.by_channel}
         entries: list[tuple[Sequence, str, Position, Envelope]] = []
         gaps = []
@@ -281,10 +281,10 @@ class Recovery:
             assert feed.history is not None  # (only feeds with history are streams)
             replay = None if position is None else backend.replay(channel, position, feed.history)
             if position is None or replay is None or replay.gap:
-                gaps.append({"id": sid, "name": feed.name})
+                gaps.append({"id": sid, **feed.describe()})
                 continue
             if any(envelope.lost for envelope in replay.entries):
-                gaps.append({"id": sid, "name": feed.name})  # some of it was never kept
+                gaps.append({"id": sid, **feed.describe()})  # some of it was never kept
                 continue
             self.seen[channel] = (position.epoch, position.sequence)
             for envelope in replay.entries:
@@ -334,13 +334,13 @@ class Recovery:
         return user.pk if getattr(user, "is_authenticated", False) else None
 
 
-def gap_literal(sid: str, name: str, position: str) -> str:
+def gap_literal(sid: str, feed: Feed, position: str) -> str:
     """The message literal of a ``gap`` in one live stream, at the position it was noticed."""
     message = {
         "s": sid,
         "p": position,
         "event": "gap",
-        "data": {"streams": [{"id": sid, "name": name}]},
+        "data": {"streams": [{"id": sid, **feed.describe()}]},
     }
     return encode_message(encoding.dumps(message))
 

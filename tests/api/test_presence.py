@@ -72,15 +72,15 @@ def test_the_others_see_a_user_join_and_leave_once(client_for):
     second = as_user(client_for, Room, "alice")  # a second tab: not a second join
     joins = [e for e in bob.events() if e["event"] == "join"]
     assert [(e["data"]["user"]["username"], e["data"]["where"]) for e in joins] == [
-        ("alice", Room.__name__),
-        ("alice", "lobby-x"),
+        ("alice", {"kind": "room", "name": Room.__name__, "args": {}}),
+        ("alice", {"kind": "group", "name": "lobby-x"}),
     ]
     assert [e for e in first.events() if e["event"] == "join"] == []  # not to itself
     first.session.close()
     assert [e for e in bob.events() if e["event"] == "leave"] == []  # a tab is still there
     second.session.close()
-    leaves = [e["data"]["where"] for e in bob.events() if e["event"] == "leave"]
-    assert sorted(leaves) == sorted([Room.__name__, "lobby-x"])
+    leaves = [e["data"]["where"]["kind"] for e in bob.events() if e["event"] == "leave"]
+    assert sorted(leaves) == ["group", "room"]
 
 
 def test_presence_by_url_arguments(client_for):

@@ -193,7 +193,7 @@ def test_a_gap_older_than_the_history_is_said(client_for):
     assert ticks(events) == []  # nothing half-replayed: the app refetches its state
     [gap] = [e for e in events if e.get("event") == "gap"]
     room = stream_id("clientsignal:" + Room.channel_name())
-    assert gap["data"]["streams"] == [{"id": room, "name": Room.__name__}]
+    assert gap["data"]["streams"] == [{"id": room, "kind": "broadcast", "name": Room.__name__}]
 
 
 def test_a_position_of_a_lost_history_is_a_gap_once(client_for, on):
@@ -370,7 +370,7 @@ def test_a_resume_token_is_taken_from_the_first_message_only_and_from_its_own_co
         assert refused.connection.id != old_id
         assert [e for e in events if e.get("event") == "private"] == []
         [gap] = [e["data"]["streams"] for e in events if e.get("event") == "gap"]
-        assert {"id": own, "name": "connection"} in gap
+        assert {"id": own, "kind": "connection", "name": "connection"} in gap
     again = client_for(Mine, recovery=away.query())
     assert again.connection.id == old_id
     assert [e["data"] for e in away.read(again) if e.get("event") == "private"] == [{"n": 1}]
@@ -474,7 +474,8 @@ def test_a_stream_that_lost_messages_says_so_live_and_in_a_replay(client_for):
     backend.publish(channel, Envelope(lost=True), Room.broadcast_history())
     [gap] = away.read(client)
     room = stream_id(channel)
-    assert gap["event"] == "gap" and gap["data"]["streams"] == [{"id": room, "name": "Room"}]
+    assert gap["event"] == "gap"
+    assert gap["data"]["streams"] == [{"id": room, "kind": "broadcast", "name": "Room"}]
     assert gap["s"] == room and away.positions[room] == gap["p"]  # its position moves on
     client.session.close()
     tick.send(sender=None, n=1)
@@ -483,5 +484,5 @@ def test_a_stream_that_lost_messages_says_so_live_and_in_a_replay(client_for):
     events = away.read(client_for(Room, recovery=away.query()))
     assert ticks(events) == []  # nothing half-replayed: the app refetches
     assert [e["data"]["streams"] for e in events if e.get("event") == "gap"] == [
-        [{"id": room, "name": "Room"}]
+        [{"id": room, "kind": "broadcast", "name": "Room"}]
     ]

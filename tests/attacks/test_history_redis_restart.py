@@ -29,7 +29,10 @@ from .test_redis_down import figure
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
 TRANSPORTS = ("websocket", "xhr-polling")
-STREAM = "HistoryConnection"  # the name a gap gives the class's broadcast stream
+STREAM = "broadcast HistoryConnection"  # how a gap names the class's broadcasts (kind, name)
+# Every stream a gap may name on /history: the app's own (its broadcasts, what is sent to
+# the connection), never a parent class's that carries nothing (SignalConnection's).
+NAMED = {STREAM, "connection connection", "user user"}
 
 
 class Publisher:
@@ -190,6 +193,8 @@ def test_no_message_is_lost_silently_across_a_redis_restart(browser, start, redi
             log = heard(page)
             numbers = [entry[1] for entry in log if entry[0] == "n"]
             assert numbers == sorted(set(numbers)), "twice or out of order: %s" % numbers
+            named = {name for entry in log if entry[0] == "gap" for name in entry[1]}
+            assert named <= NAMED, "a gap named %s" % sorted(named - NAMED)
             silent = silent_losses(log, publisher.started)
             losses["%s on %d" % (page.transport, page.pid)] = silent
             report.append(

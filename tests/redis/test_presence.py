@@ -50,7 +50,8 @@ def test_who_is_here_across_workers_and_joins_and_leaves(socket_server, redis_se
     left = watcher.next_event()
     while left["event"] != "leave":
         left = watcher.next_event()
-    assert left["data"]["where"] == "PresenceConnection"
+    # Where, as the app names it: the class (its prefix has no URL arguments).
+    assert left["data"]["where"] == {"kind": "room", "name": "PresenceConnection", "args": {}}
     wait_for(lambda: present(redis_server.url) == {"user1": 1}, 10, "user 2 gone")
     watcher.close()
 
@@ -83,6 +84,7 @@ def test_a_killed_workers_connections_vanish_within_the_bound(socket_server, red
                 % (sorted(left), sorted(gone - set(left)))
             ) from None
         if event["event"] == "leave":
+            assert event["data"]["where"]["kind"] == "room"  # as their own connection says it
             left.setdefault(event["data"]["user"]["username"], time.monotonic() - killed)
     assert set(left) == gone  # only the killed worker's users left
     assert max(left.values()) <= TTL + REFRESH  # the documented bound

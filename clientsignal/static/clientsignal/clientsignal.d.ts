@@ -40,8 +40,25 @@ declare namespace SignalSocket {
   /** `attempt`: 1, 2, ... since the last open; `delay`: ms before that attempt. */
   interface ReconnectingInfo { attempt: number; delay: number; }
   interface ErrorInfo { message: string; [key: string]: unknown; }
+  /**
+   * A stream, named as the app sends to it: a class's broadcasts ('broadcast', name: the
+   * class), a room ('room': the class and its URL arguments, `args`), a group ('group', name:
+   * the group's), the user's ('user') or the connection's own ('connection').
+   */
+  interface Stream {
+    id: string;
+    kind: 'broadcast' | 'room' | 'group' | 'user' | 'connection';
+    name: string;
+    args?: Record<string, unknown>;
+  }
   /** The streams whose missed messages could not be replayed: refetch what they concern. */
-  interface GapInfo { streams: { id: string; name: string }[]; }
+  interface GapInfo { streams: Stream[]; }
+  /** A place of presence: a room (the class, with its URL arguments) or a group. */
+  type Place =
+    | { kind: 'room'; name: string; args: Record<string, unknown> }
+    | { kind: 'group'; name: string };
+  /** A user's first connection arrived in a place ('join'), or their last one left ('leave'). */
+  interface PresenceInfo { user: { id: number | string; username: string }; where: Place; }
   interface CallOptions { /** ms before the call is rejected with Error('timeout'). */ timeout?: number; }
   /** A rejected call: its message is the server's ('unknown event ...'), 'timeout',
    * 'disconnected' (the connection dropped while it was out), 'closed', or 'send queue full'
@@ -88,6 +105,8 @@ declare class SignalSocket {
    * outage). Refetch the state they concern.
    */
   on(name: 'gap', fn: SignalSocket.Handler<SignalSocket.GapInfo>): this;
+  /** With presence_events: a user arrived in a place of this connection, or left it. */
+  on(name: 'join' | 'leave', fn: SignalSocket.Handler<SignalSocket.PresenceInfo>): this;
   on<T = any>(name: string, fn: SignalSocket.Handler<T>): this;
   once<T = any>(name: string, fn: SignalSocket.Handler<T>): this;
   off(name: string, fn?: SignalSocket.Handler): this;

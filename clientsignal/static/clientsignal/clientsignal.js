@@ -34,9 +34,10 @@
  * ?recovering=1 and its first message is "recover=...&resume=..." (the third field of "sub" for
  * a channel), so that the token is in no URL (proxies and servers log those); such a socket
  * fires `open` on the server's first message, once the server accepted it. What cannot be
- * replayed comes as a `gap` event
- * ({streams: [{id, name}]}): refetch the state it concerns. A stream that lost messages while
- * the socket was open (a server outage) says so with a `gap` too, at its position.
+ * replayed comes as a `gap` event ({streams: [{id, kind, name}]}: each stream named as the
+ * app sends to it, a room's with its `args`): refetch the state it concerns. A stream that
+ * lost messages while the socket was open (a server outage) says so with a `gap` too, at its
+ * position.
  *
  * Multiplexing: with a multiplexed service (option `multiplex`, by default the prefix the
  * template tag gives in the script's data-multiplex attribute), every SignalSocket of the page

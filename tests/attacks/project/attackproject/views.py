@@ -56,7 +56,8 @@ HISTORY_PAGE = """{% load clientsignal %}<!DOCTYPE html>
     {% clientsignal_js %}
     <script>
       // What the page heard of /history, in order, each with the time it came (ms):
-      // ["n", number, t], ["gap", [stream names], t], ["dm", text, t], ["open", null, t],
+      // ["n", number, t], ["gap", ["<kind> <name>" of each stream], t], ["dm", text, t],
+      // ["open", null, t],
       // ["close", code, t]; the worker and connection of its last open.
       window.heard = [];
       function hear(kind, value) { heard.push([kind, value, Date.now()]); }
@@ -67,7 +68,7 @@ HISTORY_PAGE = """{% load clientsignal %}<!DOCTYPE html>
       sock.on('numbered', function (data) { hear('n', data.n); });
       sock.on('dm', function (data) { hear('dm', data.text); });
       sock.on('gap', function (data) {
-        hear('gap', data.streams.map(function (s) { return s.name; }));
+        hear('gap', data.streams.map(function (s) { return s.kind + ' ' + s.name; }));
       });
       sock.on('open', function () { hear('open', null); });
       sock.on('close', function (info) { hear('close', info.code); });

@@ -7,7 +7,10 @@ export function typed(sock: SignalSocket): Promise<number> {
   const options: SignalSocket.Options = {transports: ['websocket'], maxRetries: 3};
   const open: 1 = SignalSocket.OPEN;
   sock.on('close', (info: SignalSocket.CloseInfo) => info.code + open);
-  sock.on('gap', (info) => info.streams.map((stream) => stream.name));
+  sock.on('gap', (info) => info.streams.map((stream) => stream.kind + ' ' + stream.name));
+  sock.on('join', (info) => (info.where.kind === 'room' ? info.where.args : info.where.name));
+  // @ts-expect-error: a stream's kind is one of five
+  sock.on('gap', (info) => info.streams.filter((stream) => stream.kind === 'class'));
   // @ts-expect-error: an event's name is needed
   sock.send();
   // @ts-expect-error: a close code is a number
