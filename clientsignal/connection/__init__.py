@@ -3,6 +3,8 @@
 - :mod:`.base`: :class:`BaseSignalConnection` (registries, dispatch, authentication, the hooks
   an application overrides) and the ready-made classes;
 - :mod:`.feeds`: what one connection receives, computed once as it opens;
+- :mod:`.registries`, :mod:`.logs`: each class's listened and broadcast signals; the
+  connections' loggers;
 - :mod:`.recovery`, :mod:`.places`, :mod:`.reauthentication`: the helpers a connection holds
   for its history, its places and the checks of its user;
 - :mod:`.api`: ``listen``, ``broadcast``, ``send_to_*`` and ``presence`` on
@@ -29,8 +31,8 @@ from .base import (
     RedisSignalConnection,
     SignalConnection,
     StatsConnection,
-    new_log_episodes,
 )
+from .logs import new_log_episodes
 
 __all__ = [
     "FORBIDDEN",

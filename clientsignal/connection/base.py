@@ -10,7 +10,6 @@ places (``presence``, see :mod:`.places`) and the checks of its user (a logged-i
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import Callable, Collection
@@ -24,38 +23,13 @@ from ..backends import BaseBackend, Envelope, get_backend, is_redis_url
 from ..backends.presence import summary
 from ..backends.streams import History
 from ..django_requests import build_django_request, login_key
-from ..episodes import Episode
 from ..sockjs_protocol import Request, SockJSConnection
+from . import registries
 from .feeds import Feed, opening_feeds, own, url_arguments
+from .logs import lifecycle, logger, new_episode
 from .places import Places, event_places
 from .reauthentication import UserChecks
 from .recovery import Recovery, broadcast_history, forget_histories, opens_with_message
-
-logger = logging.getLogger("clientsignal")
-# Connections opening and closing, at DEBUG (like daphne's WSCONNECT / WSDISCONNECT).
-lifecycle = logger.getChild("connections")
-
-# Each class's listen and broadcast registries merged with its parents', by (class, name).
-_merged_cache: dict[tuple[type, str], dict[str, django.dispatch.Signal]] = {}
-# What is logged once per episode per class, by (what, class): refused client messages (a
-# hostile client may send thousands a second), accepts() raising (once per broadcast).
-_episodes: dict[tuple[str, type], Episode] = {}
-
-
-def _new_episode(what: str, cls: type) -> bool:
-    """Whether this ``what`` of ``cls`` starts an episode, and so is logged."""
-    episode = _episodes.get((what, cls))
-    if episode is None:
-        episode = _episodes[what, cls] = Episode()
-    return episode.hit(time.monotonic())
-
-
-def new_log_episodes() -> None:
-    """Start new episodes of the logs kept to one line per episode per class (refused
-    messages, accepts raising): the next of each is logged. For tests, each of which expects
-    its own log lines."""
-    _episodes.clear()
-
 
 PUBLIC_MODULE = "clientsignal.connection"
 """Where the classes of this module are imported from."""
@@ -177,7 +151,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     @classmethod
     def listen(cls, name: str, signal: django.dispatch.Signal) -> None:
         """Fire ``signal`` when a client of this class sends the event ``name``."""
-        cls._own_registry("_clientsignal_listen")[name] = signal
+        registries.register(cls, registries.LISTEN, name, signal)
 
     @classmethod
     def broadcast(
@@ -195,11 +169,8 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         ``said.send(sender=None, room_id=7, text="hi")`` reach room 7 only. A signal sent
         inside ``transaction.atomic()`` is delivered when the transaction commits, and never
         if it rolls back, unless ``on_commit=False``."""
-        cls._own_registry("_clientsignal_broadcast")[name] = signal
-        carries = "_clientsignal_carries"  # the kinds registered on this class itself
-        if carries not in cls.__dict__:
-            setattr(cls, carries, set())
-        cls.__dict__[carries].add("room" if by else "broadcast")
+        registries.register(cls, registries.BROADCAST, name, signal)
+        registries.note_carries(cls, "room" if by else "broadcast")
 
         def forward(sender: Any, signal: Any = None, **kwargs: Any) -> None:
             exclude = sender.id if isinstance(sender, BaseSignalConnection) else None
@@ -214,30 +185,11 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
 
     @classmethod
     def listeners(cls) -> dict[str, django.dispatch.Signal]:
-        return cls._merged_registry("_clientsignal_listen")
+        return registries.merged(cls, registries.LISTEN)
 
     @classmethod
     def broadcasts(cls) -> dict[str, django.dispatch.Signal]:
-        return cls._merged_registry("_clientsignal_broadcast")
-
-    @classmethod
-    def _own_registry(cls, attr: str) -> dict[str, django.dispatch.Signal]:
-        _merged_cache.clear()  # called to register: every class's merged view may change
-        if attr not in cls.__dict__:
-            setattr(cls, attr, {})
-        return cls.__dict__[attr]
-
-    @classmethod
-    def _merged_registry(cls, attr: str) -> dict[str, django.dispatch.Signal]:
-        # Looked up for every client message: merged once per class until the next
-        # registration.
-        merged = _merged_cache.get((cls, attr))
-        if merged is None:
-            merged = {}
-            for klass in reversed(cls.__mro__):
-                merged.update(klass.__dict__.get(attr, {}))
-            _merged_cache[(cls, attr)] = merged
-        return merged
+        return registries.merged(cls, registries.BROADCAST)
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -391,7 +343,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
             return bool(databases.run(self.accepts, event))
         except Exception:
             cls = type(self)
-            if _new_episode("accepts", cls):
+            if new_episode("accepts", cls):
                 logger.exception(
                     "%s.accepts(%r) raised: the message is not delivered to %s (further "
                     "failures of %s.accepts are not logged until a minute passes without one)",
@@ -560,7 +512,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
 
     def _log_refusal(self, message: str) -> None:
         cls = type(self)
-        if _new_episode("refusal", cls):
+        if new_episode("refusal", cls):
             logger.warning(
                 "%s %s: %s (further refused messages of %s are not logged until a minute "
                 "passes without one)",
@@ -692,7 +644,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         """Whether broadcasts are registered on this class itself (not only on a parent)
         that go to all its connections (``kind`` ``"broadcast"``) or by URL arguments
         (``"room"``)."""
-        return kind in cls.__dict__.get("_clientsignal_carries", ())
+        return registries.carries(cls, kind)
 
     @classmethod
     def present(cls, **url_kwargs: Any) -> list[dict[str, Any]]:
