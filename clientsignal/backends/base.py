@@ -188,6 +188,10 @@ class LocalHub:
         return delivered
 
 
+DEFAULT_PREFIX = "clientsignal"
+"""What every channel and key starts with unless ``CHANNEL_PREFIX`` says otherwise."""
+
+
 class BackendAway(Exception):
     """The backend cannot answer now (Redis unreachable, or known to be away)."""
 
@@ -213,7 +217,7 @@ class BaseBackend:
         self.stats: dict[str, int] = {}
 
     def channel(self, name: str) -> str:
-        prefix = self.options.get("CHANNEL_PREFIX", "clientsignal")
+        prefix = self.options.get("CHANNEL_PREFIX", DEFAULT_PREFIX)
         return "%s:%s" % (prefix, name) if prefix else name
 
     def target_channel(self, kind: str, name: object) -> str:
@@ -333,6 +337,12 @@ class BaseBackend:
         """Every live worker's stats snapshot; None when this backend shares none (then a
         process shows its own)."""
         return None
+
+    def purge(self) -> int:
+        """Delete everything this backend keeps under its ``CHANNEL_PREFIX`` (tests: what a
+        test namespace made); how many keys. The in-process backend keeps nothing outside
+        the process: 0."""
+        return 0
 
     def close(self) -> None:
         """Release connections and greenlets (tests, shutdown)."""
