@@ -8,6 +8,9 @@ import os
 import django
 import pytest
 
+# A project of its own, run in subprocesses by test_redis_isolation.py.
+collect_ignore = ["presence_project"]
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.api.settings")
 # Playwright's sync API (the browser tests, same process) keeps an asyncio loop running in
 # the main thread; these tests are synchronous all the same.
