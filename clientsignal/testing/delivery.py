@@ -228,8 +228,8 @@ def _marker_arrived(data: bytes) -> None:
 def wait_delivered(timeout: float = DELIVERY_TIMEOUT) -> None:
     """Return once everything published so far (by this process or any other) has been
     delivered to the connections of this thread, and handed to those of other threads: a
-    round trip through the subscriber of each Redis backend :func:`prepare` made ready. With
-    the in-process backend delivery is synchronous: nothing to wait for. Raises
+    round trip through the subscriber of each Redis backend a communicator or a live server
+    uses. With the in-process backend delivery is synchronous: nothing to wait for. Raises
     ``RuntimeError`` when a round trip takes more than ``timeout`` seconds."""
     alive = all_backends()
     with _lock:

@@ -100,8 +100,8 @@ class SignalLiveServer:
             raise error
 
     def prepare_backends(self) -> None:
-        """Make the backend of every served class ready for the server's thread (and again
-        in a new test namespace: see :mod:`.isolation`)."""
+        """Make the backend of every served class ready for the server's thread: at
+        :meth:`start`, and again when a new test namespace begins (its backends are new)."""
         for cls in _served_classes():
             backend = cls.get_backend()
             delivery.prepare(backend, cls.channels(backend))
