@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import uuid
 from typing import Any, Protocol
@@ -108,5 +109,13 @@ def _backend_setting_changed(setting: str, **kwargs: Any) -> None:
                 begin()
 
 
+def _forked() -> None:
+    """A forked process (a worker of ``manage.py test --parallel``) begins its own."""
+    global _active
+    _active = None
+    _servers.clear()
+
+
 setting_changed.connect(_backend_setting_changed, dispatch_uid="clientsignal.testing.isolation")
 atexit.register(end)
+os.register_at_fork(after_in_child=_forked)

@@ -4,6 +4,7 @@ was published delivered before a connection opens and before receive_nothing() a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -35,6 +36,14 @@ def test_every_test_has_a_namespace_of_its_own(signal_namespace: str) -> None:
     assert signal_namespace.startswith("test-")
     channel = backends.get_backend(None).channel("room")
     assert channel == "clientsignal:%s:room" % signal_namespace
+
+
+def test_a_forked_process_begins_a_namespace_of_its_own(signal_namespace: str) -> None:
+    pid = os.fork()
+    if pid == 0:  # a worker of manage.py test --parallel, say
+        os._exit(0 if isolation.active() is None and isolation.ensure() != signal_namespace else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert isolation.active() == signal_namespace
 
 
 def test_a_namespace_goes_after_the_channel_prefix() -> None:
