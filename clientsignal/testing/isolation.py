@@ -16,8 +16,9 @@ When one begins:
   its own.
 
 Nothing begins one in a process that uses none of the helpers. The last one is ended when the
-process exits (a worker of ``--parallel`` is ended without: its last class's keys stay, and
-a class with ``presence`` keeps them for 10 s only).
+process exits; a worker of ``--parallel`` exits without that, so what its last namespace kept
+stays in Redis (under a name no other test or run uses), unless an ``override_settings`` of
+the backend ended it (the docs' class does, when the class ends).
 """
 
 from __future__ import annotations
