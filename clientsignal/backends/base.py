@@ -182,6 +182,10 @@ class LocalHub:
         return delivered
 
 
+DEFAULT_PREFIX = "clientsignal"
+"""What every channel and key starts with unless ``CHANNEL_PREFIX`` says otherwise."""
+
+
 def delivers_to(envelope: Envelope, connection: Member) -> bool:
     """The one delivery rule of a message: it reaches every connection of its channel but
     its sender (``exclude``) and those whose class filters (``accepts``) and refuses its
@@ -216,7 +220,7 @@ class BaseBackend:
         self.stats: dict[str, int] = {}
 
     def channel(self, name: str) -> str:
-        prefix = self.options.get("CHANNEL_PREFIX", "clientsignal")
+        prefix = self.options.get("CHANNEL_PREFIX", DEFAULT_PREFIX)
         return "%s:%s" % (prefix, name) if prefix else name
 
     def target_channel(self, kind: str, name: object) -> str:
@@ -336,6 +340,12 @@ class BaseBackend:
         """Every live worker's stats snapshot; None when this backend shares none (then a
         process shows its own)."""
         return None
+
+    def purge(self) -> int:
+        """Delete everything this backend keeps under its ``CHANNEL_PREFIX`` (tests: what a
+        test namespace made); how many keys. The in-process backend keeps nothing outside
+        the process: 0."""
+        return 0
 
     def close(self) -> None:
         """Release connections and greenlets (tests, shutdown)."""

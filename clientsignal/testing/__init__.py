@@ -4,6 +4,8 @@
   classes, driven through the real SockJS core, authentication, encoder and backend.
 - :class:`SignalLiveServerTestCase` (and :class:`SignalLiveServer`) serve the site and its
   connections on a free port for Playwright or Selenium tests.
+- :func:`wait_delivered` returns once what was published so far has been delivered (on
+  Redis: a round trip through the subscriber).
 - ``clientsignal.testing.plugin`` has the same as pytest fixtures: ``signal_communicator``
   and ``signal_live_server``.
 
@@ -26,6 +28,7 @@ __all__ = [
     "SignalConnectionRefused",
     "SignalLiveServer",
     "SignalLiveServerTestCase",
+    "wait_delivered",
 ]
 
 _EXPORTS = {
@@ -38,6 +41,7 @@ _EXPORTS = {
     "SignalConnectionRefused": ".communicator",
     "SignalLiveServer": ".live_server",
     "SignalLiveServerTestCase": ".live_server",
+    "wait_delivered": ".delivery",
 }
 
 if TYPE_CHECKING:
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
         SignalConnectionClosed,
         SignalConnectionRefused,
     )
+    from .delivery import wait_delivered
     from .live_server import SignalLiveServer, SignalLiveServerTestCase
 
 

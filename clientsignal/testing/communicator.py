@@ -33,7 +33,7 @@ from ..sockjs_protocol import (
 )
 from ..sockjs_protocol.receiver import Receiver
 from ..sockjs_protocol.session import Session
-from . import delivery
+from . import delivery, isolation
 
 DEFAULT_HOST = "testserver"
 """The host a communicator's requests name, as Django's test client does."""
@@ -192,11 +192,15 @@ class SignalCommunicator:
             raise RuntimeError("connect() once per communicator")
         self._thread = threading.get_ident()
         new_log_episodes()  # a test's first refused message is logged, whatever ran before
+        isolation.ensure()  # this process's tests meet no other's on a shared Redis
         factory = self.server.connection_factory
         if isinstance(factory, type) and issubclass(factory, BaseSignalConnection):
             backend = factory.get_backend()
             delivery.prepare(backend, factory.broadcast_channels(backend), timeout)
         delivery.inbox()  # deliveries from other threads come to this one's hub
+        # What was published before (a previous test's join or leave, say) is delivered
+        # before this connection opens, as it would be with the in-process backend.
+        delivery.wait_delivered(timeout)
         request = self._request()
         now = time.monotonic()
         result = self.server.handle(request, now)
@@ -321,6 +325,8 @@ class SignalCommunicator:
         """True if no event arrives within ``timeout`` seconds (an event that does arrive stays
         readable by ``receive()``)."""
         self._same_thread()
+        # On Redis, what is on its way counts: nothing must be left to arrive after this.
+        delivery.wait_delivered()
         deadline = time.monotonic() + timeout
         while True:
             self._pull()

@@ -13,22 +13,30 @@ message for another thread's connections to that thread's gevent hub
 (``loop.run_callback_threadsafe``): it is delivered there the next time that thread waits on
 its hub, which a communicator does in ``receive()`` and a live server all the time. A message
 published in the thread that holds the connections is delivered at once, as in production.
+
+:func:`wait_delivered` makes a round trip through each Redis subscriber: a marker published
+after everything else reaches the subscriber after it (Redis keeps the order of what it
+publishes), and is handed to the waiting thread's hub after what came before it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import gevent
+from gevent.event import Event
 
 from ..backends import BaseBackend, Envelope, LocalHub, all_backends
 from ..backends.base import Member
 
 SUBSCRIBE_TIMEOUT = 5.0
 """Seconds :func:`prepare` waits for Redis to confirm a subscription."""
+DELIVERY_TIMEOUT = 5.0
+"""Seconds :func:`wait_delivered` waits for its round trip through a Redis subscriber."""
 
 
 class Inbox:
@@ -152,6 +160,10 @@ def prepare(
     if not isinstance(backend, RedisBackend):
         return
     deadline = time.monotonic() + timeout
+    # The channel of wait_delivered()'s markers: subscribed with the class's.
+    marker = _marker_channel(backend)
+    backend.inboxes.setdefault(marker, _marker_arrived)
+    channels = (*channels, marker)
     with _lock:
         first = backend not in _subscribed
         if first:
@@ -193,3 +205,57 @@ def _serve_in_thread(backend: Any, channels: tuple[str, ...], deadline: float) -
 
     thread = threading.Thread(target=run, name="clientsignal-redis-subscriber", daemon=True)
     thread.start()
+
+
+# wait_delivered()'s markers on their way: token -> the waiting thread's inbox and event.
+_markers: dict[str, tuple[Inbox, Event]] = {}
+
+
+def _marker_channel(backend: Any) -> str:
+    return backend.channel("testing:delivered:%s" % backend.worker)
+
+
+def _marker_arrived(data: bytes) -> None:
+    """In the subscriber's thread: everything published before the marker was handed on;
+    wake its waiter once what was handed to the waiter's thread has been delivered there."""
+    with _lock:
+        found = _markers.pop(data.decode("utf-8"), None)
+    if found is not None:
+        target, arrived = found
+        target.post(arrived.set)  # after what was posted to that thread before
+
+
+def wait_delivered(timeout: float = DELIVERY_TIMEOUT) -> None:
+    """Return once everything published so far (by this process or any other) has been
+    delivered to the connections of this thread, and handed to those of other threads: a
+    round trip through the subscriber of each Redis backend a communicator or a live server
+    uses. With the in-process backend delivery is synchronous: nothing to wait for. Raises
+    ``RuntimeError`` when a round trip takes more than ``timeout`` seconds."""
+    alive = all_backends()
+    with _lock:
+        backends = [backend for backend in _subscribed if backend in alive]
+    for backend in backends:
+        _round_trip(backend, timeout)
+
+
+def _round_trip(backend: Any, timeout: float) -> None:
+    from ..backends.redis.url import safe_url
+
+    token = uuid.uuid4().hex
+    arrived = Event()
+    with _lock:
+        _markers[token] = (inbox(), arrived)
+    if not backend.post(_marker_channel(backend), token.encode("utf-8"), heard=True):
+        with _lock:
+            _markers.pop(token, None)
+        raise RuntimeError(
+            "clientsignal.testing: Redis (%s) did not take the delivery marker: it is away, "
+            "or this process's subscriber is not subscribed" % safe_url(backend.url)
+        )
+    if not arrived.wait(timeout):
+        with _lock:
+            _markers.pop(token, None)
+        raise RuntimeError(
+            "clientsignal.testing: what was published to Redis (%s) was not delivered within "
+            "%.1f s" % (safe_url(backend.url), timeout)
+        )

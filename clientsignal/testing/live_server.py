@@ -24,7 +24,7 @@ from django.utils.functional import classproperty
 
 from .. import conf
 from ..connection import BaseSignalConnection
-from . import delivery
+from . import delivery, isolation
 
 logger = logging.getLogger("clientsignal.testing")
 
@@ -84,9 +84,9 @@ class SignalLiveServer:
         }
         for conn in self._shared.values():
             conn.inc_thread_sharing()
-        for cls in _served_classes():
-            backend = cls.get_backend()
-            delivery.prepare(backend, cls.broadcast_channels(backend))
+        isolation.ensure()
+        self.prepare_backends()
+        isolation.serving(self)
         self._thread = threading.Thread(
             target=self._run, name="clientsignal-live-server", daemon=True
         )
@@ -99,9 +99,17 @@ class SignalLiveServer:
             self.stop()
             raise error
 
+    def prepare_backends(self) -> None:
+        """Make the backend of every served class ready for the server's thread: at
+        :meth:`start`, and again when a new test namespace begins (its backends are new)."""
+        for cls in _served_classes():
+            backend = cls.get_backend()
+            delivery.prepare(backend, cls.broadcast_channels(backend))
+
     def stop(self, timeout: float = STOP_TIMEOUT + 5) -> None:
         """Close every session (1001, as on a worker's graceful stop), stop listening, and
         end the thread. Does nothing when not started."""
+        isolation.stopped(self)
         thread, self._thread = self._thread, None
         if thread is not None:
             loop, stopping = self._loop, self._stopping

@@ -266,6 +266,20 @@ class RedisBackend(BaseBackend):
 
             self._subscriber = receive(Subscription(self), lambda: self._stopped)
 
+    def purge(self) -> int:
+        """Delete every key under this backend's prefix (``SCAN`` then ``UNLINK``, by the
+        hundred). Raises what redis-py raises when Redis does not answer."""
+        pattern = _glob_escape(self.channel("")) + "*"
+        client = self._publisher
+        deleted = 0
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=pattern, count=500):
+            batch.append(key)
+            if len(batch) == 100:
+                deleted += _unlink(client, batch)
+                batch = []
+        return deleted + (_unlink(client, batch) if batch else 0)
+
     def close(self) -> None:
         self._stopped = True
         if self._subscriber is not None:
@@ -310,3 +324,16 @@ class RedisBackend(BaseBackend):
                 safe_url(self.url),
                 error,
             )
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` as a literal in a ``SCAN MATCH`` pattern."""
+    return "".join("\\" + c if c in "\\*?[]" else c for c in text)
+
+
+def _unlink(client: Any, keys: list[bytes]) -> int:
+    # One command per key in one pipeline: keys of a cluster may be in different slots.
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.unlink(key)
+    return sum(pipe.execute())
