@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import django.dispatch
 from django.http import HttpRequest
 
-from . import conf, databases, encoding, publishing
+from . import conf, databases, encoding, publishing, receivers
 from .backends import BaseBackend, get_backend, is_redis_url
 from .backends.streams import History
 from .django_requests import build_django_request, login_key
@@ -568,20 +568,7 @@ class BaseSignalConnection(
         that handling the event failed. For a call, the answer is what the receivers returned:
         the one value that is not None, null when none is, a list in the order the receivers
         were connected when several are."""
-        failed = False
-        answers = []
-        for receiver, result in signal.send_robust(sender=self.user, connection=self, **data):
-            if isinstance(result, Exception):
-                failed = True
-                logger.error(
-                    "receiver %r of event %r raised (connection %r)",
-                    receiver,
-                    name,
-                    self,
-                    exc_info=(type(result), result, result.__traceback__),
-                )
-            elif result is not None:
-                answers.append(result)
+        failed, answers = receivers.send(signal, name, self, data)
         if self.is_closed:
             return
         if failed:
