@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import django.dispatch
 from django.http import HttpRequest
 
-from . import conf, databases, encoding, publishing, receivers
+from . import conf, databases, encoding, publishing, receivers, schemas
 from .backends import BaseBackend, get_backend, is_redis_url
 from .backends.streams import History
 from .django_requests import build_django_request, login_key
@@ -54,7 +54,7 @@ def new_log_episodes() -> None:
 
 
 # Keyword arguments that clientsignal itself passes to a listened signal.
-RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
+RESERVED_KEYS = schemas.RESERVED_KEYS
 
 LOGIN_REQUIRED = (4401, "Login required")
 LOGGED_OUT = (4401, "Logged out")
@@ -142,8 +142,11 @@ class BaseSignalConnection(
     # -- registries ------------------------------------------------------------------------
 
     @classmethod
-    def listen(cls, name: str, signal: django.dispatch.Signal) -> None:
-        """Fire ``signal`` when a client of this class sends the event ``name``."""
+    def listen(cls, name: str, signal: django.dispatch.Signal, *, schema: Any = None) -> None:
+        """Fire ``signal`` when a client of this class sends the event ``name``; its data is
+        checked against ``schema`` (a dataclass or ``TypedDict``), else the signal's own
+        (``Signal(schema=...)``): see :mod:`clientsignal.schemas`."""
+        schemas.register(cls, name, signal, schema)
         cls._own_registry("_clientsignal_listen")[name] = signal
 
     @classmethod
@@ -416,6 +419,12 @@ class BaseSignalConnection(
         if refused:
             self._refuse(name, "event %r does not accept %s" % (name, ", ".join(refused)), call)
             return
+        schema = schemas.lookup(type(self), name)
+        try:
+            data = data if schema is None else schemas.validate(schema, data)
+        except schemas.InvalidPayload as invalid:
+            self._refuse(name, invalid.message(name), call, **invalid.details())
+            return
         try:
             allowed_now = self.allow(name, data)
         except Exception:
@@ -519,12 +528,13 @@ class BaseSignalConnection(
         """Send one event to this client only."""
         return self.send_message(self.encode_event(event, {} if data is None else data))
 
-    def refuse(self, event: str | None, message: str) -> None:
-        """Tell the client its message was refused (event ``error``) and log it: the first
+    def refuse(self, event: str | None, message: str, **details: Any) -> None:
+        """Tell the client its message was refused (event ``error``, with ``details``: the
+        ``field`` and ``expected`` type of a schema's refusal) and log it: the first
         refusal of an episode for this class (a broken or hostile client may send thousands
         a second), the others counted in the class's ``refusals``."""
         self._log_refusal(message)
-        self.send("error", {"message": message, "event": event})
+        self.send("error", {"message": message, "event": event, **details})
 
     def _log_refusal(self, message: str) -> None:
         cls = type(self)
@@ -538,12 +548,14 @@ class BaseSignalConnection(
                 cls.__name__,
             )
 
-    def reply(self, call: int | str, data: Any = None, *, error: str | None = None) -> bool:
+    def reply(
+        self, call: int | str, data: Any = None, *, error: str | None = None, **details: Any
+    ) -> bool:
         """Answer the client's call ``call``: with ``data``, or with the ``error`` message
-        (which the client sees: say nothing internal in it)."""
+        (which the client sees: say nothing internal in it) and its ``details``."""
         body: dict[str, Any] = {"reply": call}
         if error is not None:
-            body["error"] = {"message": error}
+            body["error"] = {"message": error, **details}
         else:
             body["data"] = data
         try:
@@ -584,13 +596,13 @@ class BaseSignalConnection(
         else:
             self.reply(call, error=message)
 
-    def _refuse(self, event: str, message: str, call: int | str | None) -> None:
+    def _refuse(self, event: str, message: str, call: int | str | None, **details: Any) -> None:
         """Refuse a message: an ``error`` event, or the error of its call."""
         if call is None:
-            self.refuse(event, message)
+            self.refuse(event, message, **details)
         else:
             self._log_refusal(message)
-            self.reply(call, error=message)
+            self.reply(call, error=message, **details)
 
     @classmethod
     def channels(cls, backend: BaseBackend) -> tuple[str, ...]:
@@ -643,9 +655,10 @@ class StatsConnection(BaseSignalConnection):
         return refusal
 
 
-def listen(name: str, signal: django.dispatch.Signal) -> None:
-    """Register ``signal`` as a listened event on :class:`SignalConnection`."""
-    SignalConnection.listen(name, signal)
+def listen(name: str, signal: django.dispatch.Signal, *, schema: Any = None) -> None:
+    """Register ``signal`` as a listened event on :class:`SignalConnection` (``schema``: see
+    :meth:`BaseSignalConnection.listen`)."""
+    SignalConnection.listen(name, signal, schema=schema)
 
 
 def broadcast(name: str, signal: django.dispatch.Signal) -> None:
