@@ -8,6 +8,15 @@ export function typed(sock: SignalSocket): Promise<number> {
   const open: 1 = SignalSocket.OPEN;
   sock.on('close', (info: SignalSocket.CloseInfo) => info.code + open);
   sock.on('gap', (info) => info.streams.map((stream) => stream.name));
+  // A refused payload: the field its schema refused (a path) and the type it declares.
+  sock.on('error', (info) => {
+    const refused: [string, string | undefined, string | undefined] = [info.message, info.field, info.expected];
+    return refused;
+  });
+  sock.call('order', {lines: []}).catch((error: SignalSocket.CallError) => {
+    const field: string | undefined = error.reply?.field;
+    return field;
+  });
   // @ts-expect-error: an event's name is needed
   sock.send();
   // @ts-expect-error: a close code is a number
