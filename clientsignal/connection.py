@@ -410,7 +410,8 @@ class BaseSignalConnection(
         if not isinstance(data, dict):
             self._refuse(name, "data of event %r must be an object" % name, call)
             return
-        allowed = getattr(signal, "providing_args", None)
+        schema = schemas.lookup(type(self), name)  # a schema says which keys it accepts
+        allowed = None if schema is not None else getattr(signal, "providing_args", None)
         refused = sorted(
             key
             for key in data
@@ -419,7 +420,6 @@ class BaseSignalConnection(
         if refused:
             self._refuse(name, "event %r does not accept %s" % (name, ", ".join(refused)), call)
             return
-        schema = schemas.lookup(type(self), name)
         try:
             data = data if schema is None else schemas.validate(schema, data)
         except schemas.InvalidPayload as invalid:

@@ -171,6 +171,28 @@ class DeclarationTests(SimpleTestCase):
             self.assertEqual([m.msg.split(" with")[0] for m in check_settings()],
                              ["Keys listens for 'nothing'"])  # fmt: skip
 
+    def test_the_listens_schema_wins_over_the_signals(self):
+        @dataclasses.dataclass
+        class Wider:
+            stars: int
+            reason: str
+
+        class Reviews(SignalConnection):
+            pass
+
+        rated = []
+        rate = Signal(schema=orders.Rating)
+        rate.connect(lambda sender, **kwargs: rated.append(kwargs["reason"]), weak=False)
+        Reviews.listen("rate", rate, schema=Wider)
+        with (
+            override_settings(CLIENTSIGNAL_CONNECTIONS={"/r": Reviews}),
+            SignalCommunicator("/r") as client,
+        ):
+            client.call("rate", {"stars": 1, "reason": "cold"})
+            with self.assertRaisesRegex(CallRejected, "field 'comment' is not accepted"):
+                client.call("rate", {"stars": 1, "reason": "cold", "comment": "x"})
+        self.assertEqual(rated, ["cold"])
+
     def test_a_subclass_that_listens_again_without_a_schema_has_none(self):
         class Strict(SignalConnection):
             pass
@@ -214,5 +236,3 @@ class DeclarationTests(SimpleTestCase):
         with self.assertRaisesRegex(TypeError, "providing_args or schema, not both"):
             Signal(providing_args=["a"], schema=Item)
         self.assertNotIn("never", SignalConnection.listeners())
-
-
