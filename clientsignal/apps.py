@@ -71,6 +71,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     errors: list[checks.CheckMessage] = []
     connections = conf.get("CLIENTSIGNAL_CONNECTIONS")
     errors += _check_connections(connections)
+    errors += _check_declarations(connections)
     errors += _check_multiplex(conf.get("CLIENTSIGNAL_MULTIPLEX"), connections)
     errors += _check_encoding(conf)
     errors += _check_sockjs_options(conf.get("CLIENTSIGNAL_SOCKJS_OPTIONS"))
@@ -167,6 +168,42 @@ def _check_connections(value: Any) -> list[checks.CheckMessage]:
                 )
             )
     return errors
+
+
+def _check_declarations(value: Any) -> list[checks.CheckMessage]:
+    """``clientsignal.W002``: a listened event whose data nothing declares (no schema, a plain
+    Django ``Signal``): once per event and signal, naming the first class that listens."""
+    from django.utils.module_loading import import_string
+
+    from . import schemas
+    from .connection import BaseSignalConnection
+
+    warnings: list[checks.CheckMessage] = []
+    seen: set[tuple[str, int]] = set()
+    for path in value.values() if isinstance(value, dict) else ():
+        try:
+            cls = import_string(path) if isinstance(path, str) else path
+        except ImportError:
+            continue  # clientsignal.E003
+        if not (isinstance(cls, type) and issubclass(cls, BaseSignalConnection)):
+            continue  # clientsignal.E004
+        for event, signal in schemas.undeclared(cls):
+            if (event, id(signal)) in seen:
+                continue
+            seen.add((event, id(signal)))
+            warnings.append(
+                checks.Warning(
+                    "%s listens for %r with a signal that declares none of its data: a browser "
+                    "may send any keys, of any type, and one the receivers need but do not get "
+                    "fails inside them (an internal error)." % (cls.__name__, event),
+                    hint="Declare the data with a dataclass or TypedDict: %s.listen(%r, signal, "
+                    "schema=...), or clientsignal.Signal(schema=...); or its keys alone with "
+                    "clientsignal.Signal(providing_args=[...])." % (cls.__name__, event),
+                    obj="%s.%s" % (cls.__module__, cls.__qualname__),
+                    id="clientsignal.W002",
+                )
+            )
+    return warnings
 
 
 def _check_multiplex(value: Any, connections: Any) -> list[checks.CheckMessage]:

@@ -11,9 +11,10 @@ from ..backends.presence import summary
 from .base import SignalConnection
 
 
-def listen(name: str, signal: django.dispatch.Signal) -> None:
-    """Register ``signal`` as a listened event on :class:`SignalConnection`."""
-    SignalConnection.listen(name, signal)
+def listen(name: str, signal: django.dispatch.Signal, *, schema: Any = None) -> None:
+    """Register ``signal`` as a listened event on :class:`SignalConnection` (``schema``: see
+    :meth:`BaseSignalConnection.listen`)."""
+    SignalConnection.listen(name, signal, schema=schema)
 
 
 def broadcast(name: str, signal: django.dispatch.Signal) -> None:

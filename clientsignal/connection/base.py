@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import django.dispatch
 from django.http import HttpRequest
 
-from .. import conf, databases, encoding, publishing
+from .. import conf, databases, encoding, publishing, receivers, schemas
 from ..backends import BaseBackend, Envelope, get_backend, is_redis_url
 from ..backends.presence import summary
 from ..backends.streams import History
@@ -35,7 +35,7 @@ PUBLIC_MODULE = "clientsignal.connection"
 """Where the classes of this module are imported from."""
 
 # Keyword arguments that clientsignal itself passes to a listened signal.
-RESERVED_KEYS = frozenset({"sender", "signal", "connection"})
+RESERVED_KEYS = schemas.RESERVED_KEYS
 
 LOGIN_REQUIRED = (4401, "Login required")
 LOGGED_OUT = (4401, "Logged out")
@@ -149,8 +149,11 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
     # -- registries ------------------------------------------------------------------------
 
     @classmethod
-    def listen(cls, name: str, signal: django.dispatch.Signal) -> None:
-        """Fire ``signal`` when a client of this class sends the event ``name``."""
+    def listen(cls, name: str, signal: django.dispatch.Signal, *, schema: Any = None) -> None:
+        """Fire ``signal`` when a client of this class sends the event ``name``; its data is
+        checked against ``schema`` (a dataclass or ``TypedDict``), else the signal's own
+        (``Signal(schema=...)``): see :mod:`clientsignal.schemas`."""
+        schemas.register(cls, name, signal, schema)
         registries.register(cls, registries.LISTEN, name, signal)
 
     @classmethod
@@ -390,7 +393,8 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         if not isinstance(data, dict):
             self._refuse(name, "data of event %r must be an object" % name, call)
             return
-        allowed = getattr(signal, "providing_args", None)
+        schema = schemas.lookup(type(self), name)  # a schema says which keys it accepts
+        allowed = None if schema is not None else getattr(signal, "providing_args", None)
         refused = sorted(
             key
             for key in data
@@ -398,6 +402,11 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         )
         if refused:
             self._refuse(name, "event %r does not accept %s" % (name, ", ".join(refused)), call)
+            return
+        try:
+            data = data if schema is None else schemas.validate(schema, data)
+        except schemas.InvalidPayload as invalid:
+            self._refuse(name, invalid.message(name), call, **invalid.details())
             return
         try:
             allowed_now = self.allow(name, data)
@@ -503,12 +512,13 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         """Send one event to this client only."""
         return self.send_message(self.encode_event(event, {} if data is None else data))
 
-    def refuse(self, event: str | None, message: str) -> None:
-        """Tell the client its message was refused (event ``error``) and log it: the first
+    def refuse(self, event: str | None, message: str, **details: Any) -> None:
+        """Tell the client its message was refused (event ``error``, with ``details``: the
+        ``field`` and ``expected`` type of a schema's refusal) and log it: the first
         refusal of an episode for this class (a broken or hostile client may send thousands
         a second), the others counted in the class's ``refusals``."""
         self._log_refusal(message)
-        self.send("error", {"message": message, "event": event})
+        self.send("error", {"message": message, "event": event, **details})
 
     def _log_refusal(self, message: str) -> None:
         cls = type(self)
@@ -522,12 +532,14 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
                 cls.__name__,
             )
 
-    def reply(self, call: int | str, data: Any = None, *, error: str | None = None) -> bool:
+    def reply(
+        self, call: int | str, data: Any = None, *, error: str | None = None, **details: Any
+    ) -> bool:
         """Answer the client's call ``call``: with ``data``, or with the ``error`` message
-        (which the client sees: say nothing internal in it)."""
+        (which the client sees: say nothing internal in it) and its ``details``."""
         body: dict[str, Any] = {"reply": call}
         if error is not None:
-            body["error"] = {"message": error}
+            body["error"] = {"message": error, **details}
         else:
             body["data"] = data
         try:
@@ -552,20 +564,7 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         that handling the event failed. For a call, the answer is what the receivers returned:
         the one value that is not None, null when none is, a list in the order the receivers
         were connected when several are."""
-        failed = False
-        answers = []
-        for receiver, result in signal.send_robust(sender=self.user, connection=self, **data):
-            if isinstance(result, Exception):
-                failed = True
-                logger.error(
-                    "receiver %r of event %r raised (connection %r)",
-                    receiver,
-                    name,
-                    self,
-                    exc_info=(type(result), result, result.__traceback__),
-                )
-            elif result is not None:
-                answers.append(result)
+        failed, answers = receivers.send(signal, name, self, data)
         if self.is_closed:
             return
         if failed:
@@ -581,13 +580,13 @@ class BaseSignalConnection(SockJSConnection, encoding.EncodesAsUser):
         else:
             self.reply(call, error=message)
 
-    def _refuse(self, event: str, message: str, call: int | str | None) -> None:
+    def _refuse(self, event: str, message: str, call: int | str | None, **details: Any) -> None:
         """Refuse a message: an ``error`` event, or the error of its call."""
         if call is None:
-            self.refuse(event, message)
+            self.refuse(event, message, **details)
         else:
             self._log_refusal(message)
-            self.reply(call, error=message)
+            self.reply(call, error=message, **details)
 
     # -- what a connection receives -----------------------------------------------------------
 

@@ -72,11 +72,18 @@ class NothingReceived(AssertionError):
 
 
 class CallRejected(AssertionError):
-    """``call()``'s answer was an error: its ``message`` is what the browser's Promise gets."""
+    """``call()``'s answer was an error: its ``message`` is what the browser's Promise gets;
+    ``error`` the whole error object (``error.reply`` in the browser), with the ``field`` and
+    ``expected`` type of a payload its schema refused."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, error: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.error: dict[str, Any] = dict(error or {"message": message})
+        self.field: str | None = self.error.get("field")
+        """The refused field, as a path (``items[1].qty``); None for other errors."""
+        self.expected: str | None = self.error.get("expected")
+        """The type the schema declares for :attr:`field`, when its value had another."""
 
 
 class SignalConnectionRefused(AssertionError):
@@ -297,7 +304,7 @@ class SignalCommunicator:
             self._wait(remaining)
         reply = self._replies.pop(call_id)
         if "error" in reply:
-            raise CallRejected(reply["error"]["message"])
+            raise CallRejected(reply["error"]["message"], reply["error"])
         return reply.get("data")
 
     # -- server to client ----------------------------------------------------------------

@@ -104,6 +104,47 @@ def test_a_raising_receiver_rejects_the_call_with_a_safe_message(page, notes_ser
     assert "secret internals" in notes_server.log_text()  # the log has the details
 
 
+def test_a_raising_receiver_is_one_traceback_in_gunicorns_log(page, notes_server):
+    open_page(page, notes_server.url, "websocket")
+    before = len(notes_server.log_text())
+    assert call(page, "boom") == {"error": "internal error handling 'boom'"}
+    log = notes_server.log_text()[before:]  # written before the answer was sent
+    assert log.count("RuntimeError: the secret internals of the server") == 1
+    assert log.count("Traceback (most recent call last)") == 1
+    assert "of event 'boom' raised" in log
+
+
+def test_a_payload_its_schema_refuses_names_the_field_in_the_browser(page, notes_server):
+    """The order event's schema (a dataclass of lines): a call's rejection carries the field
+    and the expected type in error.reply, a send's error event carries them too, and the
+    receiver gets the checked values."""
+    open_page(page, notes_server.url, "websocket")
+    assert call(page, "order", {"lines": [{"sku": "tea", "qty": 2}, {"sku": "cake"}]}) == {
+        "value": {"units": 3, "note": None}
+    }
+    rejected = page.evaluate(
+        "() => sock.call('order', {lines: [{sku: 'tea', qty: 'two'}]})"
+        ".then(() => null, (error) => ({message: error.message, event: error.event,"
+        " reply: error.reply}))"
+    )
+    message = "event 'order': field 'lines[0].qty' must be int, not str"
+    assert rejected == {
+        "message": message,
+        "event": "order",
+        "reply": {"message": message, "field": "lines[0].qty", "expected": "int"},
+    }
+    page.evaluate("() => sock.send('order', {note: 'no lines'})")
+    page.wait_for_function("() => errors.length > 0", timeout=5000)
+    assert page.evaluate("() => errors") == [
+        {
+            "message": "event 'order': field 'lines' is required",
+            "event": "order",
+            "field": "lines",
+            "expected": "list[Line]",
+        }
+    ]
+
+
 def test_refused_calls_reject_as_sends_are_refused(page, notes_server):
     open_page(page, notes_server.url, "websocket")
     assert call(page, "nothing") == {"error": "unknown event 'nothing'"}

@@ -39,7 +39,21 @@ declare namespace SignalSocket {
   interface CloseInfo { code: number; reason: string; wasClean: boolean; }
   /** `attempt`: 1, 2, ... since the last open; `delay`: ms before that attempt. */
   interface ReconnectingInfo { attempt: number; delay: number; }
-  interface ErrorInfo { message: string; [key: string]: unknown; }
+  /**
+   * A message the server refused, or the socket's own trouble. `event`: the refused event.
+   * `field` and `expected`: the field its schema refused, as a path (`items[1].qty`), and the
+   * declared type when the value had another (`int`, `list[Item]`, `str | None`).
+   */
+  interface ErrorInfo {
+    message: string;
+    event?: string | null;
+    field?: string;
+    expected?: string;
+    [key: string]: unknown;
+  }
+  /** The error of a call the server answered with one: its message, and for a payload its
+   * schema refused, the `field` and `expected` type. */
+  interface ReplyError { message: string; field?: string; expected?: string; [key: string]: unknown; }
   /**
    * A stream, named as the app sends to it: a class's broadcasts ('broadcast', name: the
    * class), a room ('room': the class and its URL arguments, `args`), a group ('group', name:
@@ -63,7 +77,7 @@ declare namespace SignalSocket {
   /** A rejected call: its message is the server's ('unknown event ...'), 'timeout',
    * 'disconnected' (the connection dropped while it was out), 'closed', or 'send queue full'
    * (made while disconnected, pushed out of the queue by `maxQueue` newer messages). */
-  interface CallError extends Error { event: string; reply?: { message: string }; }
+  interface CallError extends Error { event: string; reply?: ReplyError; }
   type Handler<T = any> = (data: T, name: string) => void;
 }
 

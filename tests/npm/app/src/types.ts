@@ -11,6 +11,15 @@ export function typed(sock: SignalSocket): Promise<number> {
   sock.on('join', (info) => (info.where.kind === 'room' ? info.where.args : info.where.name));
   // @ts-expect-error: a stream's kind is one of five
   sock.on('gap', (info) => info.streams.filter((stream) => stream.kind === 'class'));
+  // A refused payload: the field its schema refused (a path) and the type it declares.
+  sock.on('error', (info) => {
+    const refused: [string, string | undefined, string | undefined] = [info.message, info.field, info.expected];
+    return refused;
+  });
+  sock.call('order', {lines: []}).catch((error: SignalSocket.CallError) => {
+    const field: string | undefined = error.reply?.field;
+    return field;
+  });
   // @ts-expect-error: an event's name is needed
   sock.send();
   // @ts-expect-error: a close code is a number
