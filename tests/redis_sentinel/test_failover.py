@@ -199,8 +199,12 @@ def test_a_failover_under_a_stream_to_two_workers_over_websocket_and_xhr_polling
                 out.strip(),
                 gaps,
                 sum(r.unavailable for r in readers if isinstance(r, PollingReader)),
-                ["%.2f" % (at - killed) for r in readers if isinstance(r, PollingReader)
-                 for at in r.empty],
+                [
+                    "%.2f" % (at - killed)
+                    for r in readers
+                    if isinstance(r, PollingReader)
+                    for at in r.empty
+                ],
             )
         )
         assert resume < RESUME_WITHIN
