@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 
@@ -79,35 +80,65 @@ class WebsocketReader(Reader):
 
 class PollingReader(Reader):
     """An xhr-polling session, one fresh connection per request, so that its polls land on
-    either worker (the other forwards them to the session's owner through Redis)."""
+    either worker (the other forwards them to the session's owner through Redis).
+
+    As ``SignalSocket`` does, it remembers its positions and resume token, and when the server
+    lost its session (a poll answered with a new session's ``o``: it landed on a worker that
+    could not ask Redis for the owner) it opens another with ``?recovering=1`` whose first
+    message says where it stands, and gets what it missed replayed, or a ``gap``."""
 
     def __init__(self, url: str) -> None:
-        self.url = "%s/000/%s" % (url, uuid.uuid4().hex)
+        self.base = url
         self.headers = {"Cookie": "sockjs_key=%s" % uuid.uuid4().hex}
-        self.unavailable = 0  # polls answered 503 (no owner could be asked): polled again
+        self.positions: dict[str, str] = {}
+        self.resume = ""
+        self.unavailable = 0  # requests answered 503 (no owner could be asked): made again
         self.empty: list[float] = []  # times of polls answered 200 with nothing: polled again
-        assert self._poll() == "o"
+        self.recovered = 0  # sessions opened again, recovering
+        self._open()
         super().__init__("xhr-polling")
 
-    def _poll(self) -> str:
+    def _open(self, recovering: bool = False) -> None:
+        self.url = "%s/000/%s" % (self.base, uuid.uuid4().hex)
+        assert self._request("/xhr" + ("?recovering=1" if recovering else "")) == "o"
+        if recovering:
+            self.recovered += 1
+            recovery = urlencode(
+                {
+                    "recover": ",".join("%s~%s" % i for i in self.positions.items()),
+                    "resume": self.resume,
+                }
+            )
+            assert self._request("/xhr_send", json.dumps([recovery])) == ""
+
+    def _request(self, path: str, body: str | None = None) -> str:
         while True:
-            reply = request("POST", self.url + "/xhr", headers=self.headers, timeout=30)
+            reply = request("POST", self.url + path, body, self.headers, timeout=30)
             if reply.status != 503:
                 break
             self.unavailable += 1
             time.sleep(0.1)
-        assert reply.status == 200, reply.body
+        assert reply.status in (200, 204), reply.body
         return reply.body.rstrip("\n")
 
     def receive(self) -> list[dict]:
-        frame = self._poll()
+        frame = self._request("/xhr")
         if frame == "":
             self.empty.append(time.time())
             return []
         if frame == "h":
             return []
-        assert frame.startswith("a"), "the session ended: %r" % frame
-        return [json.loads(message) for message in json.loads(frame[1:])]
+        if frame == "o" or frame.startswith("c"):  # the server lost the session
+            self._open(recovering=True)
+            return []
+        assert frame.startswith("a"), frame
+        events = [json.loads(message) for message in json.loads(frame[1:])]
+        for event in events:
+            self.resume = event.get("resume", self.resume)
+            self.positions.update(event.get("positions", {}))
+            if "s" in event:
+                self.positions[event["s"]] = event["p"]
+        return events
 
     def close(self) -> None:
         self.done = True
@@ -191,7 +222,8 @@ def test_a_failover_under_a_stream_to_two_workers_over_websocket_and_xhr_polling
         print(
             "\nSentinel failover: promoted %.2f s after the kill; delivery resumed %.2f s after "
             "it on every websocket, %.2f s on every xhr-polling session; publisher: %s; gaps "
-            "per client: %s; xhr polls answered 503: %d, empty (at s after the kill): %s"
+            "per client: %s; xhr requests answered 503: %d, polls empty (at s after the kill): "
+            "%s; xhr sessions recovered: %d"
             % (
                 promoted_after,
                 websocket,
@@ -205,6 +237,7 @@ def test_a_failover_under_a_stream_to_two_workers_over_websocket_and_xhr_polling
                     if isinstance(r, PollingReader)
                     for at in r.empty
                 ],
+                sum(r.recovered for r in readers if isinstance(r, PollingReader)),
             )
         )
         assert resume < RESUME_WITHIN
