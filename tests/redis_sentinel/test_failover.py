@@ -96,7 +96,7 @@ class PollingReader(Reader):
         self.empty: list[float] = []  # times of polls answered 200 with nothing: polled again
         self.recovered = 0  # sessions opened again, recovering
         self._open()
-        super().__init__("xhr-polling")
+        super().__init__("xhr-polling-%s" % self.url.rsplit("/", 1)[1][:6])
 
     def _open(self, recovering: bool = False) -> None:
         self.url = "%s/000/%s" % (self.base, uuid.uuid4().hex)
