@@ -395,7 +395,9 @@ def _check_backend(url: Any, options: Any) -> list[checks.CheckMessage]:
         return [
             checks.Error(
                 str(error),
-                hint='CLIENTSIGNAL_BACKEND = "redis://[user]:[password]@[host]:[port]/[db]"',
+                hint='CLIENTSIGNAL_BACKEND = "redis://[user]:[password]@[host]:[port]/[db]", '
+                'or with Sentinel "redis+sentinel://[user]:[password]@host1:26379,host2:26379'
+                '/service/[db]"',
                 id="clientsignal.E030",
             )
         ]

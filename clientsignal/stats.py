@@ -36,8 +36,8 @@ def served() -> list[Services]:
 
 
 def process_snapshot() -> dict[str, Any]:
-    """This process: each service's counters and open sessions by transport, and the state of
-    its backends."""
+    """This process: each service's counters and open sessions by transport, and the state
+    and topology of its backends."""
     services: dict[str, Any] = {}
     for services_ in served():
         for prefix, server in services_:
@@ -49,6 +49,7 @@ def process_snapshot() -> dict[str, Any]:
         "pid": os.getpid(),
         "services": services,
         "backends": backends,
+        "topology": [backend.describe() for backend in all_backends()],
         "databases": databases.stats(),
         "connections": gunicorn_worker.connection_stats(),
     }
@@ -97,9 +98,27 @@ def summed(snaps: list[dict[str, Any]]) -> dict[str, Any]:
         "processes": len(snaps),
         "services": services,
         "backend_states": backend_states,
+        "topology": topology(snaps),
         "databases": database_totals,
         "connections": connections,
     }
+
+
+def topology(snaps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the processes' backends are: the kinds, the number of processes using each
+    master (two during a failover, until every process has followed it), and the most
+    failovers any process saw."""
+    kinds: set[str] = set()
+    masters: dict[str, int] = {}
+    failovers = 0
+    for snap in snaps:
+        for described in snap.get("topology", []):
+            kinds.add(described["kind"])
+            master = described.get("master") or described.get("server")
+            if master:
+                masters[master] = masters.get(master, 0) + 1
+            failovers = max(failovers, described.get("failovers", 0))
+    return {"kinds": sorted(kinds), "masters": masters, "failovers": failovers}
 
 
 def totals() -> dict[str, Any]:
@@ -142,6 +161,12 @@ def prometheus(totals: dict[str, Any]) -> str:
     metric("backend_processes", "gauge", "Processes by the state of their backend")
     for state, count in sorted(totals["backend_states"].items()):
         lines.append('clientsignal_backend_processes{state="%s"} %d' % (state, count))
+    where = totals.get("topology", {})
+    metric("backend_masters", "gauge", "Processes by the Redis server (master) they use now")
+    for master, count in sorted(where.get("masters", {}).items()):
+        lines.append('clientsignal_backend_masters{master="%s"} %d' % (master, count))
+    metric("backend_failovers", "gauge", "Failovers of the Redis master, the most any process saw")
+    lines.append("clientsignal_backend_failovers %d" % where.get("failovers", 0))
     bounded = sorted(totals.get("databases", {}).items())
     for name, key, kind, text in DATABASE_FIGURES:
         metric("database_%s" % name, kind, text)

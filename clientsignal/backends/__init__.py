@@ -16,7 +16,7 @@ _backends: dict[str | None, BaseBackend] = {}
 _namespace: str | None = None
 
 MEMORY_SCHEMES = ("memory",)
-REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel")
 
 
 def is_redis_url(url: str | None) -> bool:
@@ -33,8 +33,8 @@ def backend_class(url: str | None) -> type[BaseBackend]:
         parse_url(url or "")  # ValueError with what is wrong, at start-up
         return RedisBackend
     raise ValueError(
-        "unsupported CLIENTSIGNAL_BACKEND %r: use redis://, rediss://, unix:// or leave it "
-        "unset for the in-process backend" % url
+        "unsupported CLIENTSIGNAL_BACKEND %r: use redis://, rediss://, unix://, "
+        "redis+sentinel:// or leave it unset for the in-process backend" % url
     )
 
 

@@ -347,5 +347,10 @@ class BaseBackend:
         the process: 0."""
         return 0
 
+    def describe(self) -> dict[str, Any]:
+        """Where the backend is, for the stats (never a password): its ``kind``, and for a
+        remote one the ``master`` it uses now and the ``failovers`` this process saw."""
+        return {"kind": "in-process"}
+
     def close(self) -> None:
         """Release connections and greenlets (tests, shutdown)."""

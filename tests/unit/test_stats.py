@@ -24,11 +24,14 @@ def test_snapshots_are_summed():
         "pid": 1,
         "services": {"/a": {"class": "A", "open": {"xhr": 2}, "messages_in": 5, "errors": 0}},
         "backends": {"connected": {}},
+        "topology": [{"kind": "sentinel", "master": "10.0.0.2:6379", "failovers": 1}],
         "databases": {"default": {"size": 20, "in_use": 3, "open": 5, "waited": 7, "timeouts": 0}},
         "connections": {"refused_per_address": 3, "header_timeouts": 1},
     }
     other = {**snap, "services": {"/a": {"class": "A", "open": {"xhr": 1, "websocket": 4},
-                                         "messages_in": 1, "errors": 2}}}  # fmt: skip
+                                         "messages_in": 1, "errors": 2}},
+             "topology": [{"kind": "sentinel", "master": "10.0.0.1:6379",
+                           "failovers": 0}]}  # fmt: skip
     del other["databases"]  # a process of an earlier version, or one without a bound
     totals = stats.summed([snap, other])
     assert totals == {
@@ -36,6 +39,9 @@ def test_snapshots_are_summed():
         "services": {"/a": {"class": "A", "open": {"xhr": 3, "websocket": 4},
                             "messages_in": 6, "errors": 2}},
         "backend_states": {"connected": 2},
+        # Mid-failover: one process follows the new master, one has yet to.
+        "topology": {"kinds": ["sentinel"], "failovers": 1,
+                     "masters": {"10.0.0.2:6379": 1, "10.0.0.1:6379": 1}},
         "databases": {"default": {"size": 20, "in_use": 3, "open": 5, "waited": 7,
                                   "timeouts": 0}},
         "connections": {"refused_per_address": 6, "header_timeouts": 2},
@@ -47,9 +53,12 @@ def test_snapshots_are_summed():
     assert 'clientsignal_database_waits_total{alias="default"} 7' in text
     assert 'clientsignal_database_connections_in_use{alias="default"} 3' in text
     assert "clientsignal_connections_refused_per_address_total 6" in text
+    assert 'clientsignal_backend_masters{master="10.0.0.2:6379"} 1' in text
+    assert "clientsignal_backend_failovers 1" in text
     # A snapshot from a worker of an older version, without the connections' counts.
-    older = {key: value for key, value in snap.items() if key != "connections"}
+    older = {key: value for key, value in snap.items() if key not in ("connections", "topology")}
     assert stats.summed([older, snap])["connections"] == snap["connections"]
+    assert stats.summed([older])["topology"] == {"kinds": [], "masters": {}, "failovers": 0}
 
 
 def test_every_metric_has_its_help_and_type():
@@ -58,6 +67,7 @@ def test_every_metric_has_its_help_and_type():
         "pid": 1,
         "services": {"/a": {"class": "A", "open": {"xhr": 2}, "messages_in": 5}},
         "backends": {"connected": {}},
+        "topology": [{"kind": "single", "server": "redis://h:6379/0", "failovers": 0}],
         "connections": {"refused_per_address": 3, "header_timeouts": 1},
         "databases": {"default": {"size": 20, "in_use": 3, "open": 5, "waited": 7, "timeouts": 0}},
     }

@@ -182,6 +182,9 @@ class RedisBackend(BaseBackend):
             return False
         return bool(listeners) or not heard
 
+    def describe(self) -> dict[str, Any]:
+        return self.topology.describe()
+
     @property
     def client(self) -> redis.Redis:
         """The synchronous client this backend publishes with."""

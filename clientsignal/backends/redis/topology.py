@@ -1,9 +1,10 @@
 """Where Redis is, and how to reach it: the one place that makes Redis clients.
 
 A backend URL names a topology: ``redis://``, ``rediss://`` and ``unix://`` one server
-(:class:`SingleServer`). A topology makes the publisher's client (a pool that many greenlets
-share: one waits for a free connection rather than failing when many publish at once) and
-each connection of the subscriber, and says what it is for the stats.
+(:class:`SingleServer`); ``redis+sentinel://`` a master and its replicas watched by Sentinel
+(:class:`.sentinel.SentinelTopology`). A topology makes the publisher's client (a pool that
+many greenlets share: one waits for a free connection rather than failing when many publish
+at once) and each connection of the subscriber, and says what it is for the stats.
 """
 
 from __future__ import annotations
@@ -65,10 +66,13 @@ class SingleServer(Topology):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "server": safe_url(self.url)}
+        return {"kind": self.kind, "server": safe_url(self.url), "failovers": 0}
 
 
 def topology(url: str, **settings: Any) -> Topology:
     """The topology a backend URL names (raises ValueError with what is wrong)."""
-    parse_url(url)
+    if parse_url(url)["sentinels"]:
+        from .sentinel import SentinelTopology
+
+        return SentinelTopology(url, **settings)
     return SingleServer(url, **settings)

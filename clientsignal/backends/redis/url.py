@@ -1,14 +1,20 @@
-"""What a Redis backend URL means: ``redis://``, ``rediss://`` (TLS), ``unix://``."""
+"""What a Redis backend URL means: ``redis://``, ``rediss://`` (TLS), ``unix://``, and a
+Sentinel deployment, ``redis+sentinel://`` (``rediss+sentinel://`` with TLS)."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from redis.connection import parse_url as _redis_parse_url
 
 DEFAULT_URL = "redis://localhost:6379/0"
-SCHEMES = ("redis", "rediss", "unix")
+SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+SCHEMES = ("redis", "rediss", "unix", *SENTINEL_SCHEMES)
+SENTINEL_PORT = 26379
+SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password", "ssl_ca_certs", "ssl_cert_reqs")
+"""The query options of a Sentinel URL (see :func:`parse_sentinel_url`)."""
+CERT_REQS = ("none", "optional", "required")
 
 
 def parse_url(url: str) -> dict[str, Any]:
@@ -22,9 +28,11 @@ def parse_url(url: str) -> dict[str, Any]:
     scheme = scheme.lower()
     if not sep or scheme not in SCHEMES:
         raise ValueError(
-            "not a Redis URL: %r (expected redis://host:port/db, rediss://... or "
-            "unix:///path/to/socket)" % url
+            "not a Redis URL: %r (expected redis://host:port/db, rediss://..., "
+            "unix:///path/to/socket or redis+sentinel://host:26379,.../service/db)" % url
         )
+    if scheme in SENTINEL_SCHEMES:
+        return parse_sentinel_url(url)
     try:
         parsed = _redis_parse_url(url)
     except ValueError as error:
@@ -49,12 +57,94 @@ def parse_url(url: str) -> dict[str, Any]:
         "db": db,
         "path": parsed.get("path") if unix else None,
         "ssl": scheme == "rediss",
+        "sentinels": None,
+        "service": None,
     }
+
+
+def parse_sentinel_url(url: str) -> dict[str, Any]:
+    """What a Sentinel URL means: the keys of :func:`parse_url` (host and port None), and
+    ``sentinels`` (a list of ``(host, port)``), ``service`` (the name the sentinels monitor
+    the master by), ``options`` (the query options).
+
+    ``redis+sentinel://[user]:[password]@host1:26379,host2:26379/service/db?options``: the
+    user and password are the master's (and its replicas'); each sentinel's port defaults to
+    26379, db to 0. ``rediss+sentinel://`` speaks TLS to the sentinels and to the master.
+    Options: ``sentinel_username`` and ``sentinel_password`` (the sentinels' own auth, when
+    they have one: ``requirepass`` in sentinel.conf), ``ssl_ca_certs`` (a CA file) and
+    ``ssl_cert_reqs`` (``none``, ``optional``, ``required``: the default) with TLS. Raises
+    ``ValueError`` with what is wrong.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    userinfo, _at, hosts = parts.netloc.rpartition("@")
+    username, colon, password = userinfo.partition(":")
+    sentinels = []
+    for host in hosts.split(","):
+        sentinels.append(_sentinel_address(url, host))
+    path = parts.path.strip("/").split("/") if parts.path.strip("/") else []
+    if not path or len(path) > 2:
+        raise ValueError(
+            "invalid Redis URL %r: the path is the service name the sentinels monitor, and "
+            "the db number (/mymaster/0)" % url
+        )
+    if len(path) == 2 and not path[1].isdigit():
+        raise ValueError("invalid Redis URL %r: db %r is not a number" % (url, path[1]))
+    options = {}
+    for name, values in parse_qs(parts.query, keep_blank_values=True).items():
+        if name not in SENTINEL_OPTIONS:
+            raise ValueError(
+                "invalid Redis URL %r: unknown option %r (known: %s)"
+                % (url, name, ", ".join(SENTINEL_OPTIONS))
+            )
+        options[name] = values[-1]
+    tls = scheme == "rediss+sentinel"
+    if not tls and {"ssl_ca_certs", "ssl_cert_reqs"} & set(options):
+        raise ValueError("invalid Redis URL %r: the ssl_ options need rediss+sentinel://" % url)
+    if options.get("ssl_cert_reqs", "required") not in CERT_REQS:
+        raise ValueError(
+            "invalid Redis URL %r: ssl_cert_reqs is one of %s" % (url, ", ".join(CERT_REQS))
+        )
+    return {
+        "scheme": scheme,
+        "username": unquote(username) or None,
+        "password": unquote(password) if colon else None,
+        "host": None,
+        "port": None,
+        "db": int(path[1]) if len(path) == 2 else 0,
+        "path": None,
+        "ssl": tls,
+        "sentinels": sentinels,
+        "service": unquote(path[0]),
+        "options": options,
+    }
+
+
+def _sentinel_address(url: str, host: str) -> tuple[str, int]:
+    """``host[:port]`` or ``[v6]:port`` of one sentinel."""
+    if host.startswith("["):
+        name, _bracket, rest = host[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else rest
+    else:
+        name, _colon, port = host.partition(":")
+    if not name or (port and not port.isdigit()) or ":" in port:
+        raise ValueError("invalid Redis URL %r: %r is not a sentinel's host:port" % (url, host))
+    return name, int(port) if port else SENTINEL_PORT
 
 
 def safe_url(url: str) -> str:
     """The URL without its password, for logs."""
     parsed = parse_url(url)
+    if parsed["sentinels"]:
+        return "%s://%s/%s/%d" % (
+            parsed["scheme"],
+            ",".join(
+                ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+                for host, port in parsed["sentinels"]
+            ),
+            parsed["service"],
+            parsed["db"],
+        )
     if parsed["path"]:
         return "unix://%s?db=%d" % (parsed["path"], parsed["db"])
     return "%s://%s:%s/%d" % (parsed["scheme"], parsed["host"], parsed["port"], parsed["db"])

@@ -4,12 +4,15 @@ python send_ticks.py N ORIGIN            the broadcast signal, N times
 python send_ticks.py group NAME TEXT     clientsignal.send_to_group
 python send_ticks.py user PK TEXT        clientsignal.send_to_user
 python send_ticks.py numbered FROM TO     the numbered signal (kept in history), FROM to TO-1
+python send_ticks.py stream COUNT SECONDS  the numbered signal, 0 to COUNT-1, one every SECONDS,
+                                          each with the time it was sent as its origin
 python send_ticks.py presence             print who is connected to /present, as JSON
 """
 
 import json
 import os
 import sys
+import time
 
 import django
 
@@ -31,6 +34,10 @@ elif sys.argv[1] == "presence":
 elif sys.argv[1] == "numbered":
     for n in range(int(sys.argv[2]), int(sys.argv[3])):
         numbered.send(sender=None, n=n, origin="history")
+elif sys.argv[1] == "stream":
+    for n in range(int(sys.argv[2])):
+        numbered.send(sender=None, n=n, origin="%.6f" % time.time())
+        time.sleep(float(sys.argv[3]))
 else:
     count, origin = int(sys.argv[1]), sys.argv[2]
     for n in range(count):
