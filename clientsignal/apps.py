@@ -358,7 +358,9 @@ def _check_backend(url: Any, options: Any) -> list[checks.CheckMessage]:
         return [
             checks.Error(
                 str(error),
-                hint='CLIENTSIGNAL_BACKEND = "redis://[user]:[password]@[host]:[port]/[db]"',
+                hint='CLIENTSIGNAL_BACKEND = "redis://[user]:[password]@[host]:[port]/[db]" (one '
+                'server) or "redis+cluster://[user]:[password]@host:port,host:port,..." (a '
+                "Redis Cluster)",
                 id="clientsignal.E030",
             )
         ]

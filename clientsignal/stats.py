@@ -106,7 +106,12 @@ def totals() -> dict[str, Any]:
     """The sums over every process the configured backend reaches."""
     url = conf.backend_url()
     backend = get_backend(url, conf.backend_options()) if is_redis_url(url) else None
-    return summed(snapshots(backend))
+    return {**summed(snapshots(backend)), "topology": describe(backend)}
+
+
+def describe(backend: BaseBackend | None) -> dict[str, Any]:
+    """What this process sees of the configured backend's deployment (a cluster's shards)."""
+    return {"kind": "in-process"} if backend is None else backend.describe()
 
 
 def prometheus(totals: dict[str, Any]) -> str:
@@ -139,6 +144,12 @@ def prometheus(totals: dict[str, Any]) -> str:
             "TCP connections " + CONNECTION_HELP.get(name, name.replace("_", " ")),
         )
         lines.append("clientsignal_connections_%s_total %d" % (name, count))
+    shards = totals.get("topology", {}).get("shards")
+    if shards is not None:
+        metric("backend_shards", "gauge", "Masters of the Redis Cluster, as this process sees it")
+        lines.append("clientsignal_backend_shards %d" % len(shards))
+        metric("backend_failovers_total", "counter", "Cluster masters this process saw replaced")
+        lines.append("clientsignal_backend_failovers_total %d" % totals["topology"]["failovers"])
     metric("backend_processes", "gauge", "Processes by the state of their backend")
     for state, count in sorted(totals["backend_states"].items()):
         lines.append('clientsignal_backend_processes{state="%s"} %d' % (state, count))

@@ -13,7 +13,7 @@ from .memory import MemoryBackend
 _backends: dict[str | None, BaseBackend] = {}
 
 MEMORY_SCHEMES = ("memory",)
-REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 
 
 def is_redis_url(url: str | None) -> bool:
@@ -30,8 +30,8 @@ def backend_class(url: str | None) -> type[BaseBackend]:
         parse_url(url or "")  # ValueError with what is wrong, at start-up
         return RedisBackend
     raise ValueError(
-        "unsupported CLIENTSIGNAL_BACKEND %r: use redis://, rediss://, unix:// or leave it "
-        "unset for the in-process backend" % url
+        "unsupported CLIENTSIGNAL_BACKEND %r: use redis://, rediss://, unix://, "
+        "redis+cluster:// or leave it unset for the in-process backend" % url
     )
 
 

@@ -334,5 +334,9 @@ class BaseBackend:
         process shows its own)."""
         return None
 
+    def describe(self) -> dict[str, Any]:
+        """What the stats show of the deployment the backend reaches (never a password)."""
+        return {"kind": "in-process"}
+
     def close(self) -> None:
         """Release connections and greenlets (tests, shutdown)."""

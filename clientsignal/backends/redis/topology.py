@@ -1,9 +1,11 @@
 """Where Redis is, and how to reach it: the one place that makes Redis clients.
 
 A backend URL names a topology: ``redis://``, ``rediss://`` and ``unix://`` one server
-(:class:`SingleServer`). A topology makes the publisher's client (a pool that many greenlets
-share: one waits for a free connection rather than failing when many publish at once) and
-each connection of the subscriber, and says what it is for the stats.
+(:class:`SingleServer`), ``redis+cluster://`` a Redis Cluster (:class:`.cluster.ClusterTopology`).
+A topology makes the publisher's client (a pool that many greenlets share: one waits for a free
+connection rather than failing when many publish at once) and each connection of the
+subscriber, says how the backend's names travel (its :class:`.routing.Routing`), and says what
+it is for the stats.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from typing import Any
 
 import redis
 
-from .url import parse_url, safe_url
+from .routing import Routing
+from .url import CLUSTER_SCHEMES, parse_url, safe_url
 
 
 class Topology:
     """How to reach one Redis deployment."""
 
     kind = ""
+    routing = Routing()
+    """How the backend's channels and keys travel (one server's, unless the topology's own)."""
 
     def __init__(self, url: str, *, command_timeout: float, pool_size: int, pool_wait: float):
         self.url = url
@@ -70,5 +75,8 @@ class SingleServer(Topology):
 
 def topology(url: str, **settings: Any) -> Topology:
     """The topology a backend URL names (raises ValueError with what is wrong)."""
-    parse_url(url)
+    if parse_url(url)["scheme"] in CLUSTER_SCHEMES:
+        from .cluster import ClusterTopology
+
+        return ClusterTopology(url, **settings)
     return SingleServer(url, **settings)
