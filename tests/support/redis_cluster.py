@@ -50,6 +50,14 @@ class RedisClusterServers:
 
     def __init__(self, masters: int = 3, replicas: int = 0, node_timeout: int = 1000) -> None:
         self.nodes = [ClusterNode(node_timeout) for _ in range(masters * (1 + replicas))]
+        taken: set[int] = set()
+        for node in self.nodes:  # no port twice: free_port() may give one again once closed
+            while node.port in taken:
+                node.port = free_port()
+            taken.add(node.port)
+            while node.bus_port in taken:
+                node.bus_port = free_port()
+            taken.add(node.bus_port)
         self.masters = masters
         self.replicas = replicas
         self._dir = tempfile.mkdtemp(prefix="clientsignal-cluster-")
@@ -61,7 +69,7 @@ class RedisClusterServers:
     def start(self) -> RedisClusterServers:
         try:
             for node in self.nodes:
-                node.start()
+                self._start(node)
             subprocess.run(
                 [
                     shutil.which("redis-cli") or "redis-cli",
@@ -82,6 +90,20 @@ class RedisClusterServers:
             self.stop()
             raise
         return self
+
+    def _start(self, node: ClusterNode, attempts: int = 3) -> None:
+        """Start ``node``; on other free ports if another process took one meanwhile."""
+        for attempt in range(attempts):
+            try:
+                node.start()
+                return
+            except RuntimeError as error:
+                if "Address already in use" not in str(error) or attempt == attempts - 1:
+                    raise
+                ports = {n.port for n in self.nodes} | {n.bus_port for n in self.nodes}
+                node.port, node.bus_port = free_port(), free_port()
+                while node.port in ports or node.bus_port in ports | {node.port}:
+                    node.port, node.bus_port = free_port(), free_port()
 
     def ready(self) -> bool:
         live = [node for node in self.nodes if node.proc and node.proc.poll() is None]

@@ -144,7 +144,12 @@ class ClusterTopology(Topology):
         )
 
     def publisher(self) -> Any:
-        self._publisher = self.cluster(max_connections=self.pool_size, health_check_interval=10)
+        # Per master, a pool as one server's: a burst of commands waits for a connection.
+        self._publisher = self.cluster(
+            max_connections=self.pool_size,
+            connection_pool_class=redis.BlockingConnectionPool,
+            timeout=self.pool_wait,
+        )
         return self._publisher
 
     def subscriber(self) -> Any:
