@@ -258,13 +258,17 @@ class RedisHistory:
         Redis; a stream in which the process had no position (None, or a virtual head) is read
         whole if it was made since (it must still have its first message, and Redis must not
         have lost its data meanwhile)."""
-        found: dict[int, Replay] = {}
-        indexes = {channel: n for n, (channel, _since, _history) in enumerate(wanted)}
+        found: list[Replay | None] = [None] * len(wanted)
+        indexes: dict[str, list[int]] = {}
+        for n, (channel, _since, _history) in enumerate(wanted):
+            indexes.setdefault(channel, []).append(n)
         for group, channels in self.routing.groups(indexes).items():
-            batch = [wanted[indexes[channel]] for channel in channels]
-            for channel, replay in zip(channels, self._replays(group, batch, down), strict=True):
-                found[indexes[channel]] = replay
-        return [found[n] for n in range(len(wanted))]
+            at = [n for channel in channels for n in indexes[channel]]
+            for n, replay in zip(
+                at, self._replays(group, [wanted[n] for n in at], down), strict=True
+            ):
+                found[n] = replay
+        return [replay for replay in found if replay is not None]
 
     def _replays(
         self,
