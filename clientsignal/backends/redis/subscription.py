@@ -1,6 +1,8 @@
 """The subscriber's side of Redis, without greenlets: one connection subscribed to what this
 process's connections listen on (and, by pattern, to every targeted channel), reading what
-arrives and handing it to the process's connections. ``gevent_io/subscriber.py`` runs it in
+arrives and handing it to the process's connections. On a Redis Cluster the topology's client
+stands for one connection per master, subscribed to every bucket's shard channel (see
+``cluster.py``); what it reads is told apart the same way. ``gevent_io/subscriber.py`` runs it in
 the process's one receiving greenlet and connects it again, with backoff, when Redis goes.
 """
 
