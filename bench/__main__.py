@@ -13,7 +13,9 @@ Scenarios, each bounded in clients and seconds:
 5. HTTP transports: real sockjs-client clients on xhr-polling and xhr-streaming, one worker
    and four workers sharing sessions through Redis;
 6. dbchat: chat rooms whose every message is saved as a row in PostgreSQL and sent to its
-   room, against Channels + daphne + channels_redis on the same PostgreSQL (bench/dbchat.py).
+   room, against Channels + daphne + channels_redis on the same PostgreSQL (bench/dbchat.py);
+7. cluster: the cross-process scenario on one Redis, then on a three-master Redis Cluster
+   (``redis+cluster://``), in the same run.
 
 Ratios compare with the bare gevent-websocket floor (and sockjs-node) measured in the same run.
 """
@@ -41,7 +43,7 @@ from bench.contenders import (  # noqa: E402
     Contender,
     contenders,
 )
-from bench.crossprocess import cross_process  # noqa: E402
+from bench.crossprocess import cross_process, one_redis_and_cluster  # noqa: E402
 from bench.dbchat import dbchat  # noqa: E402
 from bench.history_cost import history_cost  # noqa: E402
 from bench.memory import idle_memory  # noqa: E402
@@ -51,7 +53,7 @@ BENCH = ROOT / "bench"
 LOADGEN = BENCH / "loadgen.js"
 MANY_CLIENTS = ROOT / "tests" / "node" / "many_clients.js"
 LIMITS_MS = (250, 500)
-DEFAULT_SCENARIOS = "fanout,echo,memory,cross,http,dbchat"
+DEFAULT_SCENARIOS = "fanout,echo,memory,cross,http,dbchat,cluster"
 
 
 def log(*parts: object) -> None:
@@ -211,7 +213,7 @@ def main() -> None:
     chosen = contenders(names)
     results: dict = {
         "fanout": {}, "echo": {}, "memory": {}, "cross": None, "http": [], "redis_calls": {},
-        "dbchat": None,
+        "dbchat": None, "cluster": None,
     }  # fmt: skip
     started = time.monotonic()
     if "history" in args.scenarios and "fanout" not in args.scenarios:
@@ -256,6 +258,12 @@ def main() -> None:
         results["http"] = http_transports(args.http_clients, args.http_messages)
     if "dbchat" in args.scenarios:
         results["dbchat"] = dbchat(args, names)
+    if "cluster" in args.scenarios:
+        rates = (25, 50, 100, 200, 500, 1000) if not args.quick else (25, 50)
+        results["cluster"] = one_redis_and_cluster(
+            args.cross_clients, rates=rates, seconds=3.0 if not args.quick else 1.0
+        )
+        log("cluster", json.dumps(results["cluster"]))
     if {"fanout", "history"} & args.scenarios:
         results["history_cost"] = history_cost()
         log("history cost", json.dumps(results["history_cost"]))

@@ -170,6 +170,40 @@ def cross_process(
         result["seconds"] = round(time.monotonic() - started, 1)
 
 
+def one_redis_and_cluster(
+    clients: int, *, rates: tuple[float, ...], seconds: float, latency_rate: float = 10
+) -> dict:
+    """:func:`cross_process` on two workers of the bench project, first on one private
+    redis-server, then on a private three-master Redis Cluster (``redis+cluster://``), in the
+    same run: ``{"single": ..., "cluster": ...}``, each with its topology as the workers' stats
+    show it."""
+    from tests.support.redis_cluster import RedisClusterServers
+    from tests.support.servers import GunicornServer, RedisServer
+
+    results: dict = {}
+    for kind, deployment in (("single", RedisServer()), ("cluster", RedisClusterServers())):
+        with deployment as redis:
+            env = {
+                "PYTHONPATH": os.pathsep.join([str(PROJECT), str(ROOT)]),
+                "CLIENTSIGNAL_BACKEND": redis.url,
+            }
+            server = GunicornServer(
+                "benchproject.wsgi:application",
+                workers=2,
+                env=env,
+                cwd=PROJECT,
+                extra_args=("--worker-connections", str(clients + 100)),
+            )
+            with server:
+                url = server.url.replace("http://", "ws://") + "/bench"
+                results[kind] = cross_process(
+                    url, redis.url, clients, rates=rates, seconds=seconds, latency_rate=latency_rate
+                )
+                results[kind]["backend"] = redis.url.split("://", 1)[0]
+                results[kind]["shards"] = getattr(redis, "masters", 1)
+    return results
+
+
 def _sockets(pid: int) -> int:
     """Open sockets of a process (its clients, plus its listening and Redis sockets)."""
     try:

@@ -73,7 +73,61 @@ def render(
         lines += _http(results["http"], args)
     if results.get("dbchat"):
         lines += _dbchat(results["dbchat"], args)
+    if results.get("cluster"):
+        lines += _cluster(results["cluster"])
     return "\n".join(lines)
+
+
+def _cluster(both: dict) -> list:
+    """The cross-process scenario on one Redis and on a Redis Cluster, side by side."""
+    single, cluster = both.get("single") or {}, both.get("cluster") or {}
+    lines = [
+        "",
+        "### One Redis against a three-master Redis Cluster: the cross-process scenario, same "
+        "run (%s clients, 2 workers)" % single.get("clients", "—"),
+        "",
+    ]
+    for name, result in (("one Redis", single), ("Redis Cluster", cluster)):
+        if result.get("error"):
+            lines.append("%s failed: %s" % (name, result["error"]))
+    lines += [
+        "| measure | one Redis | Redis Cluster (3 masters) | cluster / one |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+
+    def row(measure: str, a: float | None, b: float | None, digits: int = 1) -> None:
+        shown = (measure, fmt(a, digits), fmt(b, digits), ratio(b, a))
+        lines.append("| %s | %s | %s | %s |" % shown)
+
+    def latency(result: dict, key: str) -> float | None:
+        return (result.get("latency") or {}).get(key)
+
+    rate = latency(single, "rate")
+    row("latency p50 ms (%s signals/s)" % fmt(rate, 0), latency(single, "p50"),
+        latency(cluster, "p50"))  # fmt: skip
+    row("latency p99 ms", latency(single, "p99"), latency(cluster, "p99"))
+    row("last client p99 ms", latency(single, "lastP99"), latency(cluster, "lastP99"))
+    row("highest rate, every signal to every client, p99 under %s ms (signals/s)"
+        % fmt(single.get("p99_limit_ms"), 0),
+        single.get("max_rate"), cluster.get("max_rate"), 0)  # fmt: skip
+    row("most signals/s delivered to every client", single.get("max_delivered_per_second"),
+        cluster.get("max_delivered_per_second"), 0)  # fmt: skip
+    rates = sorted({s["rate"] for r in (single, cluster) for s in r.get("sustained", [])})
+    for r in rates:
+        a = next((s for s in single.get("sustained", []) if s["rate"] == r), {})
+        b = next((s for s in cluster.get("sustained", []) if s["rate"] == r), {})
+        row("p99 ms at %s signals/s (delivered to all: %s / %s)"
+            % (fmt(r, 0), _complete(a), _complete(b)), a.get("p99"), b.get("p99"))  # fmt: skip
+    lines += [
+        "",
+        "Every message crosses Redis in both: on the cluster it is an `SPUBLISH` on its "
+        "bucket's shard channel and each worker holds one subscriber connection per master.",
+    ]
+    return lines
+
+
+def _complete(step: dict) -> str:
+    return "%d/%d" % (step["complete"], step["signals"]) if step else "—"
 
 
 def _fanout(fanout: dict, args: argparse.Namespace, floor: str, limits: tuple[int, ...]) -> list:

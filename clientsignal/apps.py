@@ -395,9 +395,10 @@ def _check_backend(url: Any, options: Any) -> list[checks.CheckMessage]:
         return [
             checks.Error(
                 str(error),
-                hint='CLIENTSIGNAL_BACKEND = "redis://[user]:[password]@[host]:[port]/[db]", '
-                'or with Sentinel "redis+sentinel://[user]:[password]@host1:26379,host2:26379'
-                '/service/[db]"',
+                hint='CLIENTSIGNAL_BACKEND = "redis://[user]:[password]@[host]:[port]/[db]" (one '
+                'server), "redis+sentinel://[user]:[password]@host1:26379,host2:26379'
+                '/service/[db]" (Sentinel) or "redis+cluster://[user]:[password]@host:port,'
+                'host:port,..." (a Redis Cluster)',
                 id="clientsignal.E030",
             )
         ]

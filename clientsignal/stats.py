@@ -122,10 +122,21 @@ def topology(snaps: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def totals() -> dict[str, Any]:
-    """The sums over every process the configured backend reaches."""
+    """The sums over every process the configured backend reaches; the topology both summed
+    (kinds, processes by master, the most failovers any process saw) and as this process sees
+    the deployment (a cluster's shards, a Sentinel's service)."""
     url = conf.backend_url()
     backend = get_backend(url, conf.backend_options()) if is_redis_url(url) else None
-    return summed(snapshots(backend))
+    sums = summed(snapshots(backend))
+    here = describe(backend)
+    where = {**here, **sums["topology"]}
+    where["failovers"] = max(here.get("failovers", 0), sums["topology"]["failovers"])
+    return {**sums, "topology": where}
+
+
+def describe(backend: BaseBackend | None) -> dict[str, Any]:
+    """What this process sees of the configured backend's deployment (a cluster's shards)."""
+    return {"kind": "in-process"} if backend is None else backend.describe()
 
 
 def prometheus(totals: dict[str, Any]) -> str:
@@ -158,6 +169,10 @@ def prometheus(totals: dict[str, Any]) -> str:
             "TCP connections " + CONNECTION_HELP.get(name, name.replace("_", " ")),
         )
         lines.append("clientsignal_connections_%s_total %d" % (name, count))
+    shards = totals.get("topology", {}).get("shards")
+    if shards is not None:
+        metric("backend_shards", "gauge", "Masters of the Redis Cluster, as this process sees it")
+        lines.append("clientsignal_backend_shards %d" % len(shards))
     metric("backend_processes", "gauge", "Processes by the state of their backend")
     for state, count in sorted(totals["backend_states"].items()):
         lines.append('clientsignal_backend_processes{state="%s"} %d' % (state, count))
@@ -165,7 +180,11 @@ def prometheus(totals: dict[str, Any]) -> str:
     metric("backend_masters", "gauge", "Processes by the Redis server (master) they use now")
     for master, count in sorted(where.get("masters", {}).items()):
         lines.append('clientsignal_backend_masters{master="%s"} %d' % (master, count))
-    metric("backend_failovers", "gauge", "Failovers of the Redis master, the most any process saw")
+    metric(
+        "backend_failovers",
+        "gauge",
+        "Failovers of the Redis master (of any master of a cluster), the most any process saw",
+    )
     lines.append("clientsignal_backend_failovers %d" % where.get("failovers", 0))
     bounded = sorted(totals.get("databases", {}).items())
     for name, key, kind, text in DATABASE_FIGURES:

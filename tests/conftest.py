@@ -49,6 +49,19 @@ def echo_cluster() -> Iterator[GunicornServer]:
             yield server
 
 
+@pytest.fixture(scope="session")
+def echo_on_redis_cluster() -> Iterator[GunicornServer]:
+    """``echo_cluster``'s four workers sharing HTTP sessions through a private three-master
+    Redis Cluster (``server.redis``) instead of one redis-server."""
+    from tests.support.redis_cluster import RedisClusterServers
+
+    with RedisClusterServers() as redis:
+        env = {"CLIENTSIGNAL_ECHO_REDIS": redis.url}
+        with GunicornServer("clientsignal.echo:application", workers=4, env=env) as server:
+            server.redis = redis  # type: ignore[attr-defined]
+            yield server
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     with RedisServer() as server:

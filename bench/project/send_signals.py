@@ -32,7 +32,7 @@ def main() -> None:
     if (args.seconds is None) == (args.count is None or args.rate is None):
         parser.error("give --count and --rate, or --seconds")
     url = os.environ.get("CLIENTSIGNAL_BACKEND", "")
-    if not url.startswith(("redis://", "rediss://", "unix://")):
+    if not url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")):
         parser.error("CLIENTSIGNAL_BACKEND must be a Redis URL")
 
     django.setup()

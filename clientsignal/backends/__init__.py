@@ -16,7 +16,15 @@ _backends: dict[str | None, BaseBackend] = {}
 _namespace: str | None = None
 
 MEMORY_SCHEMES = ("memory",)
-REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel")
+REDIS_SCHEMES = (
+    "redis",
+    "rediss",
+    "unix",
+    "redis+sentinel",
+    "rediss+sentinel",
+    "redis+cluster",
+    "rediss+cluster",
+)
 
 
 def is_redis_url(url: str | None) -> bool:
@@ -34,7 +42,7 @@ def backend_class(url: str | None) -> type[BaseBackend]:
         return RedisBackend
     raise ValueError(
         "unsupported CLIENTSIGNAL_BACKEND %r: use redis://, rediss://, unix://, "
-        "redis+sentinel:// or leave it unset for the in-process backend" % url
+        "redis+sentinel://, redis+cluster:// or leave it unset for the in-process backend" % url
     )
 
 

@@ -349,7 +349,8 @@ class BaseBackend:
 
     def describe(self) -> dict[str, Any]:
         """Where the backend is, for the stats (never a password): its ``kind``, and for a
-        remote one the ``master`` it uses now and the ``failovers`` this process saw."""
+        remote one the ``master`` it uses now (a cluster: its ``shards``) and the ``failovers``
+        this process saw."""
         return {"kind": "in-process"}
 
     def close(self) -> None:

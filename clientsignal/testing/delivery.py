@@ -173,8 +173,7 @@ def prepare(
     else:
         # The subscriber exists: serve() only adds the channels, and waits for them.
         backend.serve(channels, deadline)
-    patterns = tuple(backend.channel("%s:*" % kind) for kind in backend.TARGETS)
-    for channel in (*channels, *patterns):
+    for channel in backend.receiving(channels):
         if not backend.wait_subscribed(channel, deadline - time.monotonic()):
             raise RuntimeError(
                 "clientsignal.testing: Redis (%s) did not confirm the subscription to %r "

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from redis.client import PubSub
 
 from clientsignal import conf
 from clientsignal.apps import check_settings
@@ -64,6 +65,11 @@ def test_valid_settings_pass():
         ({"CLIENTSIGNAL_BACKEND": "redis+sentinel://h1/mymaster?sentinel_pass=x"},
          ["clientsignal.E030"]),
         ({"CLIENTSIGNAL_BACKEND": "redis+sentinel://h1:26379,h2:26379/mymaster/0"}, []),
+        ({"CLIENTSIGNAL_BACKEND": "redis+cluster://h1:7000/1"}, ["clientsignal.E030"]),
+        ({"CLIENTSIGNAL_BACKEND": "redis+cluster://h1:7000,h2:port"}, ["clientsignal.E030"]),
+        # (A cluster needs redis-py 5.0's sharded pub/sub: said at start-up on an older one.)
+        ({"CLIENTSIGNAL_BACKEND": "rediss+cluster://u:p@h1:7000,h2:7001"},
+         [] if hasattr(PubSub, "ssubscribe") else ["clientsignal.E030"]),
         ({"CLIENTSIGNAL_BACKEND": "memory://", "CLIENTSIGNAL_BACKEND_OPTIONS": []},
          ["clientsignal.E031"]),
         ({"CLIENTSIGNAL_BACKEND_OPTIONS": {"GLOBAL_LIMITS": True}}, ["clientsignal.E032"]),

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.proxy import CuttableProxy
+from tests.support.redis_cluster import RedisClusterServers
 from tests.support.servers import REPO, GunicornServer, RedisServer
 
 pytestmark = pytest.mark.browser
@@ -57,9 +58,10 @@ def notes_server() -> Iterator[GunicornServer]:
     yield from serve(1)
 
 
-@pytest.fixture(scope="module")
-def notes_on_redis() -> Iterator[GunicornServer]:
-    with RedisServer() as redis_server:
+@pytest.fixture(scope="module", params=["redis", "cluster"])
+def notes_on_redis(request) -> Iterator[GunicornServer]:
+    """Two workers on one redis-server, then on a three-master Redis Cluster."""
+    with RedisClusterServers() if request.param == "cluster" else RedisServer() as redis_server:
         yield from serve(2, CLIENTSIGNAL_BACKEND=redis_server.url)
 
 

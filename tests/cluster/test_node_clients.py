@@ -26,7 +26,11 @@ def run(url, transport, clients, messages):
     return json.loads(result.stdout.strip().split("\n")[-1])
 
 
-def test_200_xhr_polling_clients_50_messages_each(echo_cluster):
+@pytest.mark.parametrize("deployment", ["echo_cluster", "echo_on_redis_cluster"])
+def test_200_xhr_polling_clients_50_messages_each(request, deployment):
+    """Four workers sharing the sessions through one Redis, then through a Redis Cluster: three
+    polls and sends in four land on a worker that forwards them to the session's owner."""
+    echo_cluster = request.getfixturevalue(deployment)
     summary = run(echo_cluster.url + "/echo", "xhr-polling", 200, 50)
     assert summary["closed"] == [], echo_cluster.log_text()[-3000:]
     assert (summary["complete"], summary["lost"], summary["duplicated"], summary["outOfOrder"]) == (

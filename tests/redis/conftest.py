@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.redis_cluster import RedisClusterServers
 from tests.support.servers import REPO, GunicornServer, RedisServer
 from tests.support.sockjs import SignalClient
 
@@ -83,10 +84,16 @@ def by_worker(clients):
 
 class Project:
     """The test project under gunicorn on one backend: ``memory`` (one worker: every message
-    stays in the process) or ``redis`` (two workers: every message crosses Redis, and the
-    clients of a test are spread over both)."""
+    stays in the process), ``redis`` (two workers: every message crosses Redis, and the
+    clients of a test are spread over both) or ``cluster`` (the same on a three-master Redis
+    Cluster: ``redis`` is then the cluster, whose ``url`` is ``redis+cluster://...``)."""
 
-    def __init__(self, backend: str, server: GunicornServer, redis: RedisServer | None) -> None:
+    def __init__(
+        self,
+        backend: str,
+        server: GunicornServer,
+        redis: RedisServer | RedisClusterServers | None,
+    ) -> None:
         self.backend = backend
         self.server = server
         self.redis = redis
@@ -143,7 +150,7 @@ def _start_project(backend: str) -> Iterator[Project]:
             yield Project(backend, server, None)
         return
     with (
-        RedisServer() as redis,
+        RedisClusterServers() if backend == "cluster" else RedisServer() as redis,
         GunicornServer(
             "redisproject.wsgi:application", workers=2, env=project_env(redis.url), cwd=PROJECT
         ) as server,
@@ -161,7 +168,12 @@ def redis_project() -> Iterator[Project]:
     yield from _start_project("redis")
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(scope="session")
+def cluster_project() -> Iterator[Project]:
+    yield from _start_project("cluster")
+
+
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def project(request) -> Iterator[Project]:
     """The project on each backend in turn; the clients a test opens are closed after it."""
     shared = request.getfixturevalue("%s_project" % request.param)
@@ -169,11 +181,13 @@ def project(request) -> Iterator[Project]:
     shared.close_opened()
 
 
-@pytest.fixture
-def redis_only(redis_project) -> Iterator[Project]:
-    """The project on Redis only (a separate process sends, a request is forwarded)."""
-    yield redis_project
-    redis_project.close_opened()
+@pytest.fixture(params=["redis", "cluster"])
+def redis_only(request) -> Iterator[Project]:
+    """The project on Redis only, one server and a cluster (a separate process sends, a
+    request is forwarded)."""
+    shared = request.getfixturevalue("%s_project" % request.param)
+    yield shared
+    shared.close_opened()
 
 
 def unique(name: str) -> str:

@@ -10,8 +10,8 @@ import time
 import uuid
 
 import pytest
-import redis
 
+from clientsignal.backends.redis import RedisBackend
 from tests.support.http import request
 
 pytestmark = pytest.mark.redis
@@ -73,15 +73,58 @@ def test_url_arguments_reach_the_connection(project):
 ROOMS = "/rooms/<int:room_id>"
 
 
-def worker_inboxes(client, workers, timeout=15):
-    """The workers' inbox channels, once every worker has subscribed (on its first request)."""
+def worker_inboxes(backend, workers, timeout=15):
+    """The workers' inbox channels, once every worker has subscribed (on its first request);
+    on a cluster, shard channels (each on the master of its slot)."""
     deadline = time.monotonic() + timeout
     while True:
-        inboxes = sorted(c.decode() for c in client.pubsub_channels("cstest:worker:*"))
+        if backend.routing.sharded:
+            found = [
+                c
+                for node in backend.client.get_primaries()
+                for c in node.redis_connection.pubsub_shardchannels("cstest:*worker:*")
+            ]
+        else:
+            found = backend.client.pubsub_channels("cstest:worker:*")
+        inboxes = sorted(c.decode() for c in found)
         if len(inboxes) == workers:
             return inboxes
         assert time.monotonic() < deadline, inboxes
         time.sleep(0.05)
+
+
+class InboxWatch:
+    """What is posted to the workers' inboxes: one pubsub by pattern on one server, one per
+    inbox (SSUBSCRIBE on its master) on a cluster."""
+
+    def __init__(self, backend, inboxes):
+        if backend.routing.sharded:
+            self.pubsubs = []
+            for inbox in inboxes:
+                node = backend.client.get_node_from_key(inbox)
+                pubsub = node.redis_connection.pubsub()
+                pubsub.ssubscribe(inbox)
+                self.pubsubs.append(pubsub)
+        else:
+            pubsub = backend.client.pubsub()
+            pubsub.psubscribe("cstest:worker:*")
+            self.pubsubs = [pubsub]
+        for pubsub in self.pubsubs:
+            assert pubsub.get_message(timeout=5)["type"] in ("psubscribe", "ssubscribe")
+
+    def get_message(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            for pubsub in self.pubsubs:
+                message = pubsub.get_message(timeout=0.01)
+                if message is not None and message["type"] in ("pmessage", "smessage"):
+                    return message
+            if time.monotonic() >= deadline:
+                return None
+
+    def close(self):
+        for pubsub in self.pubsubs:
+            pubsub.close()
 
 
 @pytest.mark.timeout(90)
@@ -94,18 +137,18 @@ def test_a_connection_opened_by_a_forwarded_request(redis_only):
     chance; the test watches the owner's inbox to know when the request was forwarded."""
     project = redis_only
     project.open_clients(2)  # both workers started, so both subscribed
-    client = redis.Redis.from_url(project.redis.url)
-    inboxes = worker_inboxes(client, project.workers)
-    watch = client.pubsub()
-    watch.psubscribe("cstest:worker:*")
-    assert watch.get_message(timeout=5)["type"] == "psubscribe"
+    backend = RedisBackend(project.redis.url, {"CHANNEL_PREFIX": "cstest"})  # for its names
+    client = backend.client
+    inboxes = worker_inboxes(backend, project.workers)
+    watch = InboxWatch(backend, inboxes)
     host = "rooms.example.org:8443"
     local = project.client("/rooms/7")  # a websocket: always served where it lands
     try:
         for attempt in range(40):
             owner = inboxes[attempt % len(inboxes)]
             session = uuid.uuid4().hex
-            client.set("cstest:session:%s:%s" % (ROOMS, session), owner.split(":")[-1], px=20_000)
+            key = backend.channel("session:%s:%s" % (ROOMS, session))
+            client.set(key, owner.split(":")[-1], px=20_000)
             url = "%s/rooms/7/000/%s/xhr" % (project.url, session)
             headers = {"Host": host, "Cookie": "sockjs_key=%s" % session}
             opened = request("POST", url, headers=headers)
@@ -131,7 +174,7 @@ def test_a_connection_opened_by_a_forwarded_request(redis_only):
         assert opener["path"] == "/rooms/7/000/%s/xhr" % session
     finally:
         watch.close()
-        client.close()
+        backend.close()
 
 
 def forwarded(watch, owner, session, timeout=1.0):
@@ -140,7 +183,7 @@ def forwarded(watch, owner, session, timeout=1.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         message = watch.get_message(timeout=max(0.01, deadline - time.monotonic()))
-        if message is None or message["type"] != "pmessage":
+        if message is None:
             continue
         head = json.loads(message["data"].partition(b"\n")[0])
         if (

@@ -46,8 +46,15 @@ def test_stats_are_summed_over_workers(project):
     assert signals["sessions_opened"] >= len(clients)
     assert signals["messages_in"] >= len(clients)
     assert signals["messages_out"] >= 2 * len(clients)  # hello and echo
-    states = {"memory": {"in-process": 1}, "redis": {"connected": 2}}
+    states = {"memory": {"in-process": 1}, "redis": {"connected": 2}, "cluster": {"connected": 2}}
     assert data["backend_states"] == states[project.backend]
+    kinds = {"memory": "in-process", "redis": "single", "cluster": "cluster"}
+    assert data["topology"]["kind"] == kinds[project.backend]
+    if project.backend == "cluster":  # three masters, every slot served by one of them
+        shards = data["topology"]["shards"]
+        assert len(shards) == 3
+        assert sorted(low for shard in shards for low, _high in shard["slots"])[0] == 0
+        assert sum(high - low + 1 for shard in shards for low, high in shard["slots"]) == 16384
     metrics = request("GET", socket_server.url + "/clientsignal/metrics", headers=TOKEN)
     assert metrics.header("Content-Type").startswith("text/plain; version=0.0.4")
     assert (

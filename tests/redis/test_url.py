@@ -19,6 +19,11 @@ from clientsignal.backends.redis import RedisBackend, parse_url, safe_url
         ("rediss://cache:6390/1", dict(host="cache", port=6390, db=1, ssl=True)),
         ("unix:///run/redis.sock?db=3", dict(path="/run/redis.sock", db=3, host=None, port=None)),
         ("unix://:pw@/run/redis.sock", dict(path="/run/redis.sock", password="pw", db=0)),
+        ("redis+cluster://h1:7000,h2:7001,10.0.0.3:7002",
+         dict(host="h1", port=7000, db=0, nodes=[("h1", 7000), ("h2", 7001), ("10.0.0.3", 7002)])),
+        ("rediss+cluster://user:s%40cret@h1:7000,h2/0",
+         dict(username="user", password="s@cret", nodes=[("h1", 7000), ("h2", 6379)], ssl=True)),
+        ("redis+cluster://:pw@[::1]:7000", dict(password="pw", nodes=[("::1", 7000)])),
     ],
 )  # fmt: skip
 def test_parse_url(url, expected):
@@ -37,6 +42,40 @@ def test_backend_selection():
         backend_class("amqp://h")
     with pytest.raises(ValueError):
         parse_url("http://h")
+    assert backend_class("redis+cluster://h1:7000,h2:7001") is RedisBackend
+    assert backend_class("rediss+cluster://h1:7000") is RedisBackend
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis+cluster://h1:7000/2", "redis+cluster://h1:7000?db=1", "redis+cluster://h1:x",
+     "redis+cluster://h1:7000,,h2:7001", "redis+cluster://"],
+)  # fmt: skip
+def test_cluster_url_errors(url):
+    with pytest.raises(ValueError, match="Redis Cluster URL"):
+        parse_url(url)
+
+
+def test_cluster_names_share_a_slot_per_channel():
+    """On a cluster each channel's keys and its bucket's shard channel have one hash tag, and
+    the tags spread evenly over the slots; one server's names are as they were."""
+    from redis.crc import key_slot
+
+    from clientsignal.backends.redis.cluster import TAGS, ShardedRouting
+    from clientsignal.backends.redis.history import stream_keys
+
+    routing = ShardedRouting()
+    channel = routing.channel("site1", "group:room 1")
+    assert channel.startswith("site1:{") and channel.endswith("}:group:room 1")
+    wired, header = routing.wire(channel)
+    slots = {key_slot(k.encode()) for k in (*stream_keys(channel), wired)}
+    assert len(slots) == 1
+    assert routing.received(wired.encode(), header.encode() + b"\nbody") == (channel, b"\nbody")
+    assert routing.beside(channel, "site1:{9}:history|life") == wired + ":history|life"
+    assert sorted(key_slot(tag.encode()) * len(TAGS) // 16384 for tag in TAGS) == list(
+        range(len(TAGS))
+    )
+    assert RedisBackend("redis://h").target_channel("group", "g") == "clientsignal:group:g"
 
 
 def test_channel_prefix():

@@ -35,6 +35,7 @@ from ..presence import Entry
 from ..streams import History, Position, Replay
 from .history import RedisHistory
 from .presence import RedisPresence
+from .routing import REDIS_ERRORS
 from .sessions import RedisSessions
 from .subscription import Subscription
 from .topology import topology
@@ -72,6 +73,7 @@ class RedisBackend(BaseBackend):
             pool_size=PUBLISH_CONNECTIONS,
             pool_wait=POOL_WAIT,
         )
+        self.routing = self.topology.routing
         self._publisher = self.topology.publisher()
         self.history = RedisHistory(self)
         self.worker = uuid.uuid4().hex[:8]
@@ -81,9 +83,12 @@ class RedisBackend(BaseBackend):
         self.inboxes: dict[str, Callable[[bytes], None]] = {}
         self._confirmed: set[str] = set()
         # Targeted messages (groups, users, single connections) reach every process by
-        # pattern; each delivers to its own members.
-        self.patterns = tuple(self.channel("%s:*" % kind) for kind in self.TARGETS)
-        self._target_prefixes = tuple(pattern[:-1] for pattern in self.patterns)
+        # pattern (on a cluster, every message by its bucket's shard channel); each delivers
+        # to its own members.
+        self.patterns = self.routing.patterns(self.options.get("CHANNEL_PREFIX", "clientsignal"))
+        self._target_prefixes = tuple(
+            self.channel("%s:" % kind) for kind in self.TARGETS if not self.routing.sharded
+        )
         self._subscriber: gevent.Greenlet | None = None
         self._stopped = False
         self._retry_at = 0.0
@@ -102,6 +107,9 @@ class RedisBackend(BaseBackend):
         self._pool_busy = Episode()
         self._back_callbacks: list[Callable[[], object]] = []
 
+    def channel(self, name: str) -> str:
+        return self.routing.channel(self.options.get("CHANNEL_PREFIX", "clientsignal"), name)
+
     # -- publishing (any process) ------------------------------------------------------------
 
     def publish(self, channel: str, envelope: Envelope, history: History | None = None) -> None:
@@ -112,10 +120,10 @@ class RedisBackend(BaseBackend):
             return
         try:
             if history is None:
-                self._publisher.publish(channel, envelope.to_bytes())
+                self.routing.publish(self._publisher, channel, envelope.to_bytes())
             else:
                 kept.append(channel, history, envelope)
-        except (redis.RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             self.stats["publish_errors"] += 1
             kept.lose(channel, history)
             self.command_failed(error)
@@ -176,8 +184,8 @@ class RedisBackend(BaseBackend):
         if not self.available():
             return False
         try:
-            listeners = self._publisher.publish(inbox, data)
-        except (redis.RedisError, OSError) as error:
+            listeners = self.routing.post(self._publisher, inbox, data)
+        except REDIS_ERRORS as error:
             self.command_failed(error)
             return False
         return bool(listeners) or not heard
@@ -227,7 +235,7 @@ class RedisBackend(BaseBackend):
             self.history.retired.discard(channel)
         # Targeted channels arrive through the patterns: subscribing them too would deliver
         # their messages twice.
-        self._subscribe(tuple(c for c in channels if not c.startswith(self._target_prefixes)))
+        self._subscribe(self._by_name(channels))
 
     def leave_channels(self, connection: Member, channels: tuple[str, ...]) -> None:
         self.history.marks.forget(self.hub.discard(connection, channels))
@@ -236,10 +244,20 @@ class RedisBackend(BaseBackend):
         self.history.retire(connection)
 
     def serve(self, channels: tuple[str, ...], deadline: float) -> bool:
-        self._subscribe(channels)
+        self._subscribe(self._by_name(channels))
         return all(
             self.wait_subscribed(channel, deadline - time.monotonic())
-            for channel in (*channels, *self.patterns)
+            for channel in self.receiving(channels)
+        )
+
+    def receiving(self, channels: tuple[str, ...]) -> tuple[str, ...]:
+        """What Redis must have confirmed for this process to receive ``channels``."""
+        return (*self._by_name(channels), *self.patterns)
+
+    def _by_name(self, channels: tuple[str, ...]) -> tuple[str, ...]:
+        """Those of ``channels`` the subscriber subscribes to by name (not by pattern)."""
+        return tuple(
+            c for c in channels if self.routing.subscribed_by_name(c, self._target_prefixes)
         )
 
     def when_back(self, callback: Callable[[], object]) -> None:

@@ -20,10 +20,9 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-import redis
-
 from ...episodes import Episode
 from ..presence import REFRESH, TTL
+from .routing import REDIS_ERRORS
 
 if TYPE_CHECKING:
     import gevent
@@ -88,7 +87,7 @@ class GlobalLimits:
         if self.backend.available():
             try:
                 taken = self._take(keys=[place], args=[int(TTL * 1000), limit, self.member(holder)])
-            except (redis.RedisError, OSError) as error:
+            except REDIS_ERRORS as error:
                 self.backend.command_failed(error)
             else:
                 self.backend.command_ok()
@@ -137,11 +136,17 @@ class GlobalLimits:
                 if not self.backend.available():
                     return  # they expire with the places this worker no longer refreshes
                 try:
-                    pipe = self.backend.client.pipeline(transaction=False)
+                    routing = self.backend.routing
+                    holders: dict[str, list[int]] = {}
                     for place, holder in batch:
-                        pipe.zrem(place, self.member(holder))
-                    pipe.execute()
-                except (redis.RedisError, OSError) as error:
+                        holders.setdefault(place, []).append(holder)
+                    for group in routing.groups(holders).values():
+                        client = routing.client_for(self.backend.client, group[0])
+                        pipe = client.pipeline(transaction=False)
+                        for place in group:
+                            pipe.zrem(place, *(self.member(holder) for holder in holders[place]))
+                        pipe.execute()
+                except REDIS_ERRORS as error:
                     self.backend.command_failed(error)
                     return
         finally:
@@ -153,19 +158,22 @@ class GlobalLimits:
         away."""
         if not self._held or not self.backend.available():
             return
-        places = list(self._held.items())
         prefix = self.backend.worker + "|"
+        routing = self.backend.routing
         try:
-            pipe = self.backend.client.pipeline(transaction=False)
-            for start in range(0, len(places), REFRESH_BATCH):
-                batch = places[start : start + REFRESH_BATCH]
-                args: list[int | str] = [int(TTL * 1000)]
-                for _place, holders in batch:
-                    args.append(len(holders))
-                    args.extend(prefix + str(holder) for holder in holders)
-                self._refresh(keys=[place for place, _ in batch], args=args, client=pipe)
-            pipe.execute()
-        except (redis.RedisError, OSError) as error:
+            # One script touches one slot (on a cluster: the places of one bucket at a time).
+            for group in routing.groups(self._held).values():
+                places = [(place, self._held[place]) for place in group]
+                pipe = routing.client_for(self.backend.client, group[0]).pipeline(transaction=False)
+                for start in range(0, len(places), REFRESH_BATCH):
+                    batch = places[start : start + REFRESH_BATCH]
+                    args: list[int | str] = [int(TTL * 1000)]
+                    for _place, holders in batch:
+                        args.append(len(holders))
+                        args.extend(prefix + str(holder) for holder in holders)
+                    self._refresh(keys=[place for place, _ in batch], args=args, client=pipe)
+                pipe.execute()
+        except REDIS_ERRORS as error:
             self.backend.command_failed(error)
 
     def held(self) -> int:

@@ -15,8 +15,6 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import redis
-
 from ...episodes import Episode
 from ..base import Envelope
 from ..marks import Marks
@@ -30,6 +28,7 @@ from ..streams import (
     virtual,
     virtual_gap,
 )
+from .routing import REDIS_ERRORS
 
 if TYPE_CHECKING:
     from ..base import Member
@@ -46,8 +45,10 @@ MAX_LOST = 100_000
 # the stream gets a new epoch when its epoch key is gone (expired with it, or Redis lost its
 # data); each entry records the id before it, so a replay can tell whether entries after a
 # client's position were trimmed; entries older than the ttl are trimmed too.
-# KEYS: stream, epoch. ARGV: size, ttl in ms, a new epoch, the channel, the envelope's bytes
-# without a position (they start with a newline).
+# KEYS: stream, epoch. ARGV: size, ttl in ms, a new epoch, the channel it is published on, the
+# envelope's bytes without a position (they start with a newline), the command that publishes
+# (PUBLISH, or SPUBLISH on a cluster), what goes before the message there (on a cluster, the
+# channel's name: see .cluster).
 _APPEND = """
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
@@ -64,7 +65,7 @@ local cutoff = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - t
 if cutoff > 0 then redis.call('XTRIM', KEYS[1], 'MINID', cutoff) end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[4], epoch .. ':' .. id .. ARGV[5])
+redis.call(ARGV[6], ARGV[4], ARGV[7] .. epoch .. ':' .. id .. ARGV[5])
 return id
 """
 
@@ -124,29 +125,45 @@ class RedisHistory:
         self._heads = client.register_script(_HEADS)
         self._give_up = client.register_script(_GIVE_UP)
         # The key that names the life of Redis's data (see ..streams), the time of the last
-        # stream given up early (see ..streams.Retired); the life last seen.
+        # stream given up early (see ..streams.Retired); the life last seen. On a cluster,
+        # each bucket of streams has these keys beside its streams (a shard may lose its data
+        # alone), and the lives are by bucket ("" on one server).
+        self.routing = backend.routing
         self._life_key = backend.channel("history") + "|life"
         self._evicted_key = backend.channel("history") + "|evicted"
-        self.life: str | None = None
+        self.lives: dict[str, str] = {}
         # Where this process's connections stand in their streams; streams whose publish
         # failed (to mark); when the subscriber lost Redis (monotonic) and the life it knew.
         self.marks = Marks()
         self.lost: dict[str, History] = {}
         self._lost_episode = Episode()
         self.down_since: float | None = None
-        self.down_life: str | None = None
+        self.down_lives: dict[str, str] = {}
         self.retired = Retired()
 
     def append(self, channel: str, history: History, envelope: Envelope) -> None:
         """Keep ``envelope`` in ``channel``'s stream and publish it with its position, in one
         round trip (raises when Redis fails)."""
-        self._append(keys=stream_keys(channel), args=_append_args(channel, history, envelope))
+        self._append(keys=stream_keys(channel), args=self._append_args(channel, history, envelope))
 
-    def lost_since_down(self, life: str | None) -> None:
-        """The subscriber lost Redis: remember when, and the life of its data then."""
+    def _append_args(self, channel: str, history: History, envelope: Envelope) -> list[Any]:
+        """The arguments of the append script for ``envelope`` in ``channel``'s stream."""
+        wired, header = self.routing.wire(channel)
+        return [
+            history.size,
+            int(history.ttl * 1000),
+            new_epoch(),
+            wired,
+            envelope.to_bytes(),
+            self.routing.publish_command,
+            header,
+        ]
+
+    def lost_since_down(self) -> None:
+        """The subscriber lost Redis: remember when, and the lives of its data then."""
         if self.down_since is None:
             self.down_since = time.monotonic()
-            self.down_life = life
+            self.down_lives = dict(self.lives)
 
     def retire(self, connection: Member) -> None:
         """The own stream of a closed connection that was sent something is kept for its
@@ -161,10 +178,14 @@ class RedisHistory:
         evicted = self.retired.add(own, getattr(connection.session, "address", ""))
         if evicted and backend.available():
             try:
-                self._give_up(
-                    keys=[self._evicted_key, *(k for c in evicted for k in stream_keys(c))]
-                )
-            except (redis.RedisError, OSError) as error:
+                for group in self.routing.groups(evicted).values():
+                    self._give_up(
+                        keys=[
+                            self.routing.beside(group[0], self._evicted_key),
+                            *(k for c in group for k in stream_keys(c)),
+                        ]
+                    )
+            except REDIS_ERRORS as error:
                 backend.command_failed(error)
 
     def lose(self, channel: str, history: History | None) -> None:
@@ -188,15 +209,18 @@ class RedisHistory:
         lost, self.lost = self.lost, {}
         marker = Envelope(lost=True)
         try:
-            pipe = self.backend.client.pipeline(transaction=False)
-            for channel, history in lost.items():
-                self._append(
-                    keys=stream_keys(channel),
-                    args=_append_args(channel, history, marker),
-                    client=pipe,
+            for group in self.routing.groups(lost).values():
+                pipe = self.routing.client_for(self.backend.client, group[0]).pipeline(
+                    transaction=False
                 )
-            pipe.execute()
-        except (redis.RedisError, OSError) as error:
+                for channel in group:
+                    self._append(
+                        keys=stream_keys(channel),
+                        args=self._append_args(channel, lost[channel], marker),
+                        client=pipe,
+                    )
+                pipe.execute()
+        except REDIS_ERRORS as error:
             for channel, history in lost.items():
                 self.lose(channel, history)
             self.backend.command_failed(error)
@@ -214,7 +238,7 @@ class RedisHistory:
             return Replay(gap=True)
         try:
             [replay] = self.replays([(channel, since, history)])
-        except (redis.RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             self.backend.command_failed(error)
             return Replay(gap=True)
         if not replay.gap:
@@ -229,14 +253,35 @@ class RedisHistory:
     def replays(
         self, wanted: Sequence[tuple[str, Position | None, History]], down: float | None = None
     ) -> list[Replay]:
-        """What each stream kept after each position, in one round trip. ``down``: for the
-        subscriber's catch-up, the seconds since it lost Redis; a stream in which the process
-        had no position (None, or a virtual head) is read whole if it was made since (it must
-        still have its first message, and Redis must not have lost its data meanwhile)."""
-        pipe = self.backend.client.pipeline(transaction=False)
-        pipe.get(self._life_key)
+        """What each stream kept after each position, in one round trip (on a cluster, one per
+        bucket of streams). ``down``: for the subscriber's catch-up, the seconds since it lost
+        Redis; a stream in which the process had no position (None, or a virtual head) is read
+        whole if it was made since (it must still have its first message, and Redis must not
+        have lost its data meanwhile)."""
+        found: list[Replay | None] = [None] * len(wanted)
+        indexes: dict[str, list[int]] = {}
+        for n, (channel, _since, _history) in enumerate(wanted):
+            indexes.setdefault(channel, []).append(n)
+        for group, channels in self.routing.groups(indexes).items():
+            at = [n for channel in channels for n in indexes[channel]]
+            for n, replay in zip(
+                at, self._replays(group, [wanted[n] for n in at], down), strict=True
+            ):
+                found[n] = replay
+        return [replay for replay in found if replay is not None]
+
+    def _replays(
+        self,
+        group: str,
+        wanted: Sequence[tuple[str, Position | None, History]],
+        down: float | None,
+    ) -> list[Replay]:
+        """:meth:`replays` of streams whose keys are in one place (one round trip)."""
+        first = wanted[0][0]
+        pipe = self.routing.client_for(self.backend.client, first).pipeline(transaction=False)
+        pipe.get(self.routing.beside(first, self._life_key))
         pipe.time()
-        pipe.get(self._evicted_key)
+        pipe.get(self.routing.beside(first, self._evicted_key))
         for channel, since, history in wanted:
             stream, epoch_key = stream_keys(channel)
             fresh = since is None or virtual(since) is not None
@@ -248,7 +293,7 @@ class RedisHistory:
         found, clock, evicted = results[:3]
         life = found.decode() if isinstance(found, bytes) else None
         if life is not None:
-            self.life = life
+            self.lives[group] = life
         now_ms = clock[0] * 1000 + clock[1] // 1000 if isinstance(clock, tuple) else 0
         evicted_ms = int(evicted) if isinstance(evicted, bytes) else -1
         replays = []
@@ -262,7 +307,7 @@ class RedisHistory:
                     replays.append(_replay(epoch, after, entries, info))
                 continue
             if down is not None:
-                known = self.down_life if since is None else virtual(since)[0]  # type: ignore[index]
+                known = self.down_lives.get(group) if since is None else virtual(since)[0]  # type: ignore[index]
                 trusted = life is not None and known == life and down <= history.ttl
             else:
                 assert since is not None
@@ -286,7 +331,7 @@ class RedisHistory:
             return {}
         try:
             found = self.read_heads(list(streams))
-        except (redis.RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             self.backend.command_failed(error)
             return {}
         self.backend.command_ok()
@@ -295,17 +340,22 @@ class RedisHistory:
         return found
 
     def read_heads(self, channels: list[str]) -> dict[str, Position]:
-        """The head of each stream, in one round trip (raises when Redis fails)."""
-        tokens = self._heads(
-            keys=[self._life_key, *(k for channel in channels for k in stream_keys(channel))],
-            args=[new_epoch()],
-        )
-        self.life = tokens[0].decode()
+        """The head of each stream, in one round trip (on a cluster, one per bucket of
+        streams; raises when Redis fails)."""
         found = {}
-        for channel, token in zip(channels, tokens[1:], strict=False):
-            position = Position.parse(token.decode()) if isinstance(token, bytes) else None
-            if position is not None:
-                found[channel] = position
+        for group, grouped in self.routing.groups(channels).items():
+            tokens = self._heads(
+                keys=[
+                    self.routing.beside(grouped[0], self._life_key),
+                    *(k for channel in grouped for k in stream_keys(channel)),
+                ],
+                args=[new_epoch()],
+            )
+            self.lives[group] = tokens[0].decode()
+            for channel, token in zip(grouped, tokens[1:], strict=False):
+                position = Position.parse(token.decode()) if isinstance(token, bytes) else None
+                if position is not None:
+                    found[channel] = position
         return found
 
     def catch_up(self, channels: list[str]) -> None:
@@ -373,11 +423,6 @@ class RedisHistory:
             if self.marks.advance(channel, envelope.position or ""):
                 self.backend.stats["caught_up"] += 1
                 self.backend.hub.deliver(channel, envelope)
-
-
-def _append_args(channel: str, history: History, envelope: Envelope) -> list[Any]:
-    """The arguments of the append script for ``envelope`` in ``channel``'s stream."""
-    return [history.size, int(history.ttl * 1000), new_epoch(), channel, envelope.to_bytes()]
 
 
 def _replay(epoch: bytes, after: str, entries: Any, info: Any) -> Replay:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import redis
-
 from ..presence import TTL, Entry
+from .routing import REDIS_ERRORS
 
 if TYPE_CHECKING:
     from .backend import RedisBackend
@@ -99,7 +98,7 @@ class RedisPresence:
             return list(self.present.get(place, {}).values())  # this process's, at least
         try:
             keys = self._live(keys=[_presence_key(place)])
-        except (redis.RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             backend.command_failed(error)
             return list(self.present.get(place, {}).values())
         return [Entry.parse(key.decode("utf-8")) for key in keys]
@@ -108,17 +107,22 @@ class RedisPresence:
         backend = self.backend
         if not self.present or not backend.available():
             return []
-        places = list(self.present)
+        routing = backend.routing
+        places = []
+        results = []
         try:
-            pipe = backend.client.pipeline(transaction=False)
-            for place in places:
-                self._refresh(
-                    keys=[_presence_key(place)],
-                    args=[int(TTL * 1000), *(e.key() for e in self.present[place].values())],
-                    client=pipe,
-                )
-            results = pipe.execute()
-        except (redis.RedisError, OSError) as error:
+            # One round trip (on a cluster, one per bucket of places).
+            for group in routing.groups(self.present).values():
+                pipe = routing.client_for(backend.client, group[0]).pipeline(transaction=False)
+                for place in group:
+                    self._refresh(
+                        keys=[_presence_key(place)],
+                        args=[int(TTL * 1000), *(e.key() for e in self.present[place].values())],
+                        client=pipe,
+                    )
+                results += pipe.execute()
+                places += group
+        except REDIS_ERRORS as error:
             backend.command_failed(error)
             return []
         return [
@@ -136,7 +140,7 @@ class RedisPresence:
                 keys=[_presence_key(place)],
                 args=[int(TTL * 1000), entry.key(), entry.user_id + "|", change],
             )
-        except (redis.RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             backend.command_failed(error)
             return -1
         return int(count)

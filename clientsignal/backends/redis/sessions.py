@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import redis
-
 from ..base import BackendAway
+from .routing import REDIS_ERRORS
 
 if TYPE_CHECKING:
     from .backend import RedisBackend
@@ -92,13 +91,16 @@ class RedisSessions:
 
     def keep(self, sessions: list[str], worker: str, ttl: float) -> list[int]:
         taken: list[int] = []
-        for start in range(0, len(sessions), KEEP_BATCH):
-            keys = [self.key(session) for session in sessions[start : start + KEEP_BATCH]]
-            found = self._command(
-                lambda keys=keys: self._keep(keys=keys, args=[worker, int(ttl * 1000)])
-            )
-            taken += [start + int(index) - 1 for index in found]
-        return taken
+        indexes = {self.key(session): n for n, session in enumerate(sessions)}
+        # One script touches one slot (on a cluster: the keys of one bucket at a time).
+        for grouped in self.backend.routing.groups(indexes).values():
+            for start in range(0, len(grouped), KEEP_BATCH):
+                keys = grouped[start : start + KEEP_BATCH]
+                found = self._command(
+                    lambda keys=keys: self._keep(keys=keys, args=[worker, int(ttl * 1000)])
+                )
+                taken += [indexes[keys[int(index) - 1]] for index in found]
+        return sorted(taken)
 
     def register(self, worker: str, ttl: float) -> set[str]:
         live = self._command(
@@ -110,16 +112,21 @@ class RedisSessions:
         live = self._command(lambda: self.backend.client.zrange(self._registry, 0, -1))
         return {_text(member) or "" for member in live}
 
+    def _snapshot_key(self, worker: str) -> str:
+        """A worker's stats key: beside the registry (on a cluster, all in its slot, so that
+        one node is scanned for them)."""
+        return self.backend.routing.beside(self._registry, self.backend.channel("stats:" + worker))
+
     def store_snapshot(self, worker: str, snapshot: dict[str, Any], ttl: float) -> None:
-        key = self.backend.channel("stats:" + worker)
+        key = self._snapshot_key(worker)
         try:
             self._command(lambda: self.backend.client.set(key, json.dumps(snapshot), ex=int(ttl)))
         except BackendAway:
             pass
 
     def snapshots(self) -> list[dict[str, Any]]:
-        client = self.backend.client
-        pattern = self.backend.channel("stats:*")
+        client = self.backend.routing.client_for(self.backend.client, self._registry)
+        pattern = self._snapshot_key("*")
 
         def read() -> list[Any]:
             keys = list(client.scan_iter(match=pattern, count=500))
@@ -134,7 +141,7 @@ class RedisSessions:
             raise BackendAway()
         try:
             result = command()
-        except (redis.RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             backend.command_failed(error)
             raise BackendAway() from error
         backend.command_ok()

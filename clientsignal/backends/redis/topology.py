@@ -2,9 +2,11 @@
 
 A backend URL names a topology: ``redis://``, ``rediss://`` and ``unix://`` one server
 (:class:`SingleServer`); ``redis+sentinel://`` a master and its replicas watched by Sentinel
-(:class:`.sentinel.SentinelTopology`). A topology makes the publisher's client (a pool that
-many greenlets share: one waits for a free connection rather than failing when many publish
-at once) and each connection of the subscriber, and says what it is for the stats.
+(:class:`.sentinel.SentinelTopology`); ``redis+cluster://`` a Redis Cluster
+(:class:`.cluster.ClusterTopology`). A topology makes the publisher's client (a pool that many
+greenlets share: one waits for a free connection rather than failing when many publish at
+once) and each connection of the subscriber, says how the backend's names travel (its
+:class:`.routing.Routing`), and says what it is for the stats.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from typing import Any
 
 import redis
 
-from .url import parse_url, safe_url
+from .routing import Routing
+from .url import CLUSTER_SCHEMES, parse_url, safe_url
 
 
 class Topology:
     """How to reach one Redis deployment."""
 
     kind = ""
+    routing = Routing()
+    """How the backend's channels and keys travel (one server's, unless the topology's own)."""
 
     def __init__(self, url: str, *, command_timeout: float, pool_size: int, pool_wait: float):
         self.url = url
@@ -71,8 +76,13 @@ class SingleServer(Topology):
 
 def topology(url: str, **settings: Any) -> Topology:
     """The topology a backend URL names (raises ValueError with what is wrong)."""
-    if parse_url(url)["sentinels"]:
+    parsed = parse_url(url)
+    if parsed["sentinels"]:
         from .sentinel import SentinelTopology
 
         return SentinelTopology(url, **settings)
+    if parsed["scheme"] in CLUSTER_SCHEMES:
+        from .cluster import ClusterTopology
+
+        return ClusterTopology(url, **settings)
     return SingleServer(url, **settings)

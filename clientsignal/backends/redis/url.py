@@ -1,16 +1,19 @@
-"""What a Redis backend URL means: ``redis://``, ``rediss://`` (TLS), ``unix://``, and a
-Sentinel deployment, ``redis+sentinel://`` (``rediss+sentinel://`` with TLS)."""
+"""What a Redis backend URL means: ``redis://``, ``rediss://`` (TLS), ``unix://``, a Sentinel
+deployment, ``redis+sentinel://`` (``rediss+sentinel://`` with TLS), and a Redis Cluster's
+``redis+cluster://`` (``rediss+cluster://`` with TLS)."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from redis.client import PubSub
 from redis.connection import parse_url as _redis_parse_url
 
 DEFAULT_URL = "redis://localhost:6379/0"
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
-SCHEMES = ("redis", "rediss", "unix", *SENTINEL_SCHEMES)
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+SCHEMES = ("redis", "rediss", "unix", *SENTINEL_SCHEMES, *CLUSTER_SCHEMES)
 SENTINEL_PORT = 26379
 SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password", "ssl_ca_certs", "ssl_cert_reqs")
 """The query options of a Sentinel URL (see :func:`parse_sentinel_url`)."""
@@ -29,10 +32,13 @@ def parse_url(url: str) -> dict[str, Any]:
     if not sep or scheme not in SCHEMES:
         raise ValueError(
             "not a Redis URL: %r (expected redis://host:port/db, rediss://..., "
-            "unix:///path/to/socket or redis+sentinel://host:26379,.../service/db)" % url
+            "unix:///path/to/socket, redis+sentinel://host:26379,.../service/db or "
+            "redis+cluster://host:port,host:port,...)" % url
         )
     if scheme in SENTINEL_SCHEMES:
         return parse_sentinel_url(url)
+    if scheme in CLUSTER_SCHEMES:
+        return parse_cluster_url(url)
     try:
         parsed = _redis_parse_url(url)
     except ValueError as error:
@@ -132,9 +138,60 @@ def _sentinel_address(url: str, host: str) -> tuple[str, int]:
     return name, int(port) if port else SENTINEL_PORT
 
 
+def parse_cluster_url(url: str) -> dict[str, Any]:
+    """What a Redis Cluster URL means: ``redis+cluster://[user:password@]host:port,host:port,...``
+    (``rediss+cluster://`` with TLS), some of the cluster's nodes, from which the client learns
+    the rest. Its ``nodes`` are ``(host, port)`` pairs (port 6379 if left out); a cluster has
+    one database, so the path, if any, is ``/0``. Raises ``ValueError`` with what is wrong."""
+    if not hasattr(PubSub, "ssubscribe"):
+        raise ValueError("a Redis Cluster needs redis-py 5.0 or later (sharded pub/sub): %r" % url)
+    scheme, _, rest = url.partition("://")
+    scheme = scheme.lower()
+    rest, _, query = rest.partition("?")
+    rest, _, path = rest.partition("/")
+    if query or path not in ("", "0"):
+        raise ValueError(
+            "invalid Redis Cluster URL %r: a cluster has one database (/0) and takes no "
+            "options in the URL" % url
+        )
+    credentials, at, hosts = rest.rpartition("@")
+    username = password = None
+    if at:
+        user, colon, secret = credentials.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if colon else None
+    nodes = []
+    for node in hosts.split(","):
+        host, colon, port = node.strip().rpartition(":")
+        if not colon:
+            host, port = port, "6379"
+        host = host.strip("[]")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                "invalid Redis Cluster URL %r: %r is not host:port (expected "
+                "redis+cluster://host:port,host:port,...)" % (url, node)
+            )
+        nodes.append((host, int(port)))
+    return {
+        "scheme": scheme,
+        "username": username,
+        "password": password,
+        "host": nodes[0][0],
+        "port": nodes[0][1],
+        "db": 0,
+        "path": None,
+        "ssl": scheme == "rediss+cluster",
+        "sentinels": None,
+        "service": None,
+        "nodes": nodes,
+    }
+
+
 def safe_url(url: str) -> str:
     """The URL without its password, for logs."""
     parsed = parse_url(url)
+    if "nodes" in parsed:
+        return "%s://%s" % (parsed["scheme"], ",".join("%s:%d" % node for node in parsed["nodes"]))
     if parsed["sentinels"]:
         return "%s://%s/%s/%d" % (
             parsed["scheme"],
