@@ -206,6 +206,11 @@ class RedisServer(_Process):
     def url(self) -> str:
         return "redis://127.0.0.1:%d/0" % self.port
 
+    @property
+    def unix_url(self) -> str:
+        """The same server through its unix socket (it listens on both)."""
+        return "unix://%s/redis.sock?db=0" % self._dir
+
     def command(self) -> list[str]:
         return [
             shutil.which("redis-server") or "redis-server",
@@ -214,6 +219,8 @@ class RedisServer(_Process):
             "--save", "",
             "--appendonly", "no",
             "--dir", self._dir,
+            "--unixsocket", os.path.join(self._dir, "redis.sock"),
+            "--unixsocketperm", "700",
         ]  # fmt: skip
 
     def ready(self) -> bool:

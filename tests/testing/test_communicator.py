@@ -288,3 +288,17 @@ class CommunicatorOnRedisTests(CommunicatorTests):
         # What the tests received came through Redis, not a shortcut in this process.
         self.assertEqual(backend.stats["received"], backend.stats["published"])
         super().tearDown()
+
+
+@override_settings(CLIENTSIGNAL_CONNECTIONS=rooms.CONNECTIONS)
+class UnixSocketBackendTests(TestCase):
+    """``unix://``: the publisher and the subscriber reach Redis through its socket."""
+
+    def test_a_unix_socket_backend_delivers_through_redis(self) -> None:
+        alice = User.objects.create_user("alice")
+        with RedisServer() as redis, override_settings(CLIENTSIGNAL_BACKEND=redis.unix_url):
+            with SignalCommunicator("/rooms/7", user=alice) as page:
+                page.send("join", {"group": "g"})  # its receiver sends to the group
+                self.assertEqual(page.receive(), ("joined", {"user": "alice"}))
+            backend = get_backend(redis.unix_url)
+            self.assertGreaterEqual(backend.stats["received"], 1)

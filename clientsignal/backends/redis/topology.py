@@ -62,12 +62,15 @@ class SingleServer(Topology):
         return redis.Redis(connection_pool=pool)
 
     def subscriber(self) -> redis.Redis:
+        # TCP keepalive notices a peer gone silent; a unix socket has no such option (redis-py
+        # refuses it).
+        keepalive = {} if parse_url(self.url)["path"] else {"socket_keepalive": True}
         return redis.Redis.from_url(
             self.url,
             socket_connect_timeout=self.command_timeout,
             socket_timeout=self.command_timeout,
-            socket_keepalive=True,
             health_check_interval=10,
+            **keepalive,
         )
 
     def describe(self) -> dict[str, Any]:
