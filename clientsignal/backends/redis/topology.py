@@ -55,23 +55,30 @@ class SingleServer(Topology):
             self.url,
             max_connections=self.pool_size,
             timeout=self.pool_wait,
-            socket_connect_timeout=self.command_timeout,
             socket_timeout=self.command_timeout,
             health_check_interval=10,
+            **self._tcp_options(),
         )
         return redis.Redis(connection_pool=pool)
 
     def subscriber(self) -> redis.Redis:
-        # TCP keepalive notices a peer gone silent; a unix socket has no such option (redis-py
-        # refuses it).
-        keepalive = {} if parse_url(self.url)["path"] else {"socket_keepalive": True}
         return redis.Redis.from_url(
             self.url,
-            socket_connect_timeout=self.command_timeout,
             socket_timeout=self.command_timeout,
             health_check_interval=10,
-            **keepalive,
+            **self._tcp_options(keepalive=True),
         )
+
+    def _tcp_options(self, keepalive: bool = False) -> dict[str, Any]:
+        """The options of a TCP connection (a connect timeout; TCP keepalive, which notices a
+        peer gone silent): none for a unix socket, whose connection class refuses them in
+        redis-py (the connect timeout before 5.0)."""
+        if parse_url(self.url)["path"]:
+            return {}
+        options: dict[str, Any] = {"socket_connect_timeout": self.command_timeout}
+        if keepalive:
+            options["socket_keepalive"] = True
+        return options
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "server": safe_url(self.url), "failovers": 0}
