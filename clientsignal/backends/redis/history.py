@@ -363,18 +363,27 @@ class RedisHistory:
         its stream kept after this process's mark, in order. Where some of that is no longer
         kept (trimmed, or Redis restarted from an older snapshot), a gap, then what is; where
         its history is gone (another epoch), a gap, then the new history if it kept all of
-        it, else a gap at its head. Each gap marks the stream anew. Raises when Redis fails
+        it, else a gap at its head; where this process never knew a position (its connections
+        came while Redis was away), a gap at its head. Each gap marks the stream anew. Raises
+        when Redis fails
         (the subscriber then starts over, marks kept)."""
         assert self.down_since is not None
         down = time.monotonic() - self.down_since
         for start in range(0, len(channels), CATCH_UP_BATCH):
-            batch = []
+            batch: list[tuple[str, Position | None, History]] = []
+            gaps: list[tuple[str, Position | None, History]] = []
             for channel in channels[start : start + CATCH_UP_BATCH]:
                 mark = self.marks.get(channel)
-                if mark is not None:
+                if mark is None:
+                    continue
+                if mark.position is None:
+                    # Its connections came while no head could be read (Redis away): where
+                    # they stand is unknown, so replaying the stream from its start would give
+                    # them again what they had. A gap at its head.
+                    gaps.append((channel, None, mark.history))
+                else:
                     batch.append((channel, mark.position, mark.history))
-            replays = self.replays(batch, down)
-            gaps = []
+            replays = self.replays(batch, down) if batch else []
             for (channel, since, history), replay in zip(batch, replays, strict=True):
                 if not replay.gap:
                     self.deliver_all(channel, replay.entries)
@@ -392,7 +401,8 @@ class RedisHistory:
                 for channel, since, history in gaps
                 if channel in heads
                 and virtual(heads[channel]) is None
-                and (since is None or since.epoch != heads[channel].epoch)
+                and since is not None
+                and since.epoch != heads[channel].epoch
             ]
             whole = {
                 channel: replay
