@@ -66,10 +66,12 @@ static:
 # websocket and xhr-polling, each authenticated from its Django session cookie), the database
 # tests (PostgreSQL and MariaDB, every driver: their connection handling reaches into
 # Django's), and gunicorn's worker serving the examples (every transport in Chromium, the
-# start-up checks) and the deployment (nginx in front).
+# start-up checks) and the deployment (nginx in front). Not the Redis isolation runs in a row
+# (manage.py test and pytest in subprocesses, twice each: the newest versions run them).
 LOWEST_TESTS := tests/api tests/testing tests/examples/test_example_tests.py \
 	tests/examples/test_chat_example.py::test_two_users_chat \
-	tests/examples/test_simple_example.py tests/deploying/test_nginx.py tests/databases
+	tests/examples/test_simple_example.py tests/deploying/test_nginx.py tests/databases \
+	--deselect tests/testing/test_redis_isolation.py
 
 # Every test: Python (unit, protocol, gunicorn, redis-server, PostgreSQL, MariaDB, Chromium,
 # nginx, packaging, the documentation site built strictly) on the newest versions, the

@@ -19,7 +19,7 @@ import redis
 from tests.support.servers import REPO, RedisServer
 
 PROJECT = Path(__file__).resolve().parent / "presence_project"
-RUNS = int(os.environ.get("CLIENTSIGNAL_ISOLATION_RUNS", "3"))
+RUNS = int(os.environ.get("CLIENTSIGNAL_ISOLATION_RUNS", "2"))
 """Runs in a row of each runner (20 to measure: CLIENTSIGNAL_ISOLATION_RUNS=20)."""
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(60 + 60 * RUNS)]
