@@ -81,14 +81,19 @@ def parse_sentinel_url(url: str) -> dict[str, Any]:
     ``ssl_cert_reqs`` (``none``, ``optional``, ``required``: the default) with TLS. Raises
     ``ValueError`` with what is wrong.
     """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    userinfo, _at, hosts = parts.netloc.rpartition("@")
+    # Split by hand: urlsplit refuses a host list with a bracketed IPv6 address in it on some
+    # Pythons (Debian's 3.11 checks brackets in the whole netloc).
+    scheme, _sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    rest, _mark, query = rest.partition("?")
+    rest = rest.partition("#")[0]
+    netloc, _slash, path_text = rest.partition("/")
+    userinfo, _at, hosts = netloc.rpartition("@")
     username, colon, password = userinfo.partition(":")
     sentinels = []
     for host in hosts.split(","):
         sentinels.append(_sentinel_address(url, host))
-    path = parts.path.strip("/").split("/") if parts.path.strip("/") else []
+    path = path_text.strip("/").split("/") if path_text.strip("/") else []
     if not path or len(path) > 2:
         raise ValueError(
             "invalid Redis URL %r: the path is the service name the sentinels monitor, and "
@@ -97,7 +102,7 @@ def parse_sentinel_url(url: str) -> dict[str, Any]:
     if len(path) == 2 and not path[1].isdigit():
         raise ValueError("invalid Redis URL %r: db %r is not a number" % (url, path[1]))
     options = {}
-    for name, values in parse_qs(parts.query, keep_blank_values=True).items():
+    for name, values in parse_qs(query, keep_blank_values=True).items():
         if name not in SENTINEL_OPTIONS:
             raise ValueError(
                 "invalid Redis URL %r: unknown option %r (known: %s)"
