@@ -279,7 +279,7 @@ def test_sockets_that_authenticate_with_a_query(postgres: PostgresServer) -> Non
         finally:
             node.stdin.close()
             node.wait(10)
-        assert opened == {"opened": SOCKETS}
+        assert opened == {"opened": SOCKETS}, summary
         assert summary["answered"] == SOCKETS, summary
         assert watcher.peak <= BOUND, watcher.peak
 

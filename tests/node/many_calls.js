@@ -39,7 +39,11 @@ function fire() {
 }
 
 for (let c = 0; c < clients; c++) {
-  const sock = new SockJS(url, null, {transports: [transport || 'websocket']});
+  // timeout: how long sockjs-client waits for the session to open before it gives up on the
+  // transport (by default twice its estimate of the round trip, under a second here); a class
+  // whose on_open queries waits its turn for a database connection first, longer than that
+  // when 300 open at once on a busy machine.
+  const sock = new SockJS(url, null, {transports: [transport || 'websocket'], timeout: 30000});
   socks.push(sock);
   sock.onopen = () => {
     summary.opened++;
