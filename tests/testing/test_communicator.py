@@ -302,3 +302,32 @@ class UnixSocketBackendTests(TestCase):
                 self.assertEqual(page.receive(), ("joined", {"user": "alice"}))
             backend = get_backend(redis.unix_url)
             self.assertGreaterEqual(backend.stats["received"], 1)
+
+
+@override_settings(CLIENTSIGNAL_CONNECTIONS=rooms.CONNECTIONS)
+class LostWritesTests(TestCase):
+    """Redis loses writes it had delivered (a restart from an older snapshot here; a failover
+    to a replica they had not reached does the same): every client is told, never silence."""
+
+    def test_a_client_whose_position_is_before_the_lost_writes_gets_a_gap(self) -> None:
+        class Kept(rooms.RoomConnection):
+            history = True
+
+        alice = User.objects.create_user("alice")
+        with RedisServer() as redis, override_settings(CLIENTSIGNAL_BACKEND=redis.url):
+            kwargs = {"room_id": 7}
+            with SignalCommunicator(Kept, user=alice, url_kwargs=kwargs) as watcher:
+                away = SignalCommunicator(Kept, user=alice, url_kwargs=kwargs)
+                away.connect()
+                rooms.said.send(sender=None, room_id=7, text="kept", by="bob")
+                self.assertEqual(watcher.receive(), said("kept", "bob"))
+                self.assertEqual(away.receive(), said("kept", "bob"))
+                get_backend(redis.url).client.save()  # the snapshot Redis restarts from
+                away.disconnect()  # its position: "kept"
+                rooms.said.send(sender=None, room_id=7, text="lost", by="bob")
+                self.assertEqual(watcher.receive(), said("lost", "bob"))
+                redis.kill()
+                redis.restart()  # without "lost"
+                self.assertEqual(watcher.receive(timeout=30)[0], "gap")
+                with away.reconnected() as again:
+                    self.assertEqual(again.receive(timeout=10)[0], "gap")

@@ -388,6 +388,7 @@ class RedisHistory:
                 if not replay.gap:
                     self.deliver_all(channel, replay.entries)
                 elif replay.resumes is not None:  # a hole in its history: said, then the rest
+                    self.behind(channel, since, replay.resumes, history)
                     self.gap(channel, replay.resumes)
                     self.deliver_all(channel, replay.entries)
                 else:
@@ -411,13 +412,32 @@ class RedisHistory:
                 )
                 if not replay.gap
             }
-            for channel, _since, _history in gaps:
+            for channel, since, history in gaps:
                 head = heads.get(channel)
+                self.behind(channel, since, head, history)
                 if channel in whole and head is not None:
                     self.gap(channel, Position(head.epoch, (0, 0)))
                     self.deliver_all(channel, whole[channel].entries)
                 else:
                     self.gap(channel, head)
+
+    def behind(
+        self, channel: str, mark: Position | None, found: Position | None, history: History
+    ) -> None:
+        """Redis lost writes of ``channel`` that this process delivered when its stream, in
+        the same epoch, stops before this process's ``mark`` (a failover to a replica they
+        had not reached, a restart from an older snapshot): the stream gets a mark of its own
+        (:meth:`lose`), so that a client whose position is before them, replaying across it,
+        is told of a gap too, not given the rest as if nothing had been missed."""
+        if (
+            mark is not None
+            and found is not None
+            and virtual(mark) is None
+            and virtual(found) is None
+            and found.epoch == mark.epoch
+            and found.sequence < mark.sequence
+        ):
+            self.lose(channel, history)
 
     def gap(self, channel: str, at: Position | None) -> None:
         """Tell the connections of ``channel`` that they missed some of its stream, at
